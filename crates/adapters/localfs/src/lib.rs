@@ -1,0 +1,1 @@
+//! Local filesystem blob store, content-addressed by SHA-256.

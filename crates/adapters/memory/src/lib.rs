@@ -1,0 +1,1 @@
+//! In-process cache adapter (moka) with local rate-limit counters.

@@ -1,0 +1,1 @@
+//! PostgreSQL adapter: record store with a transactional outbox.

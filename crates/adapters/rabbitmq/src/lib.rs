@@ -1,0 +1,1 @@
+//! RabbitMQ adapter: job queue on durable quorum queues.

@@ -1,0 +1,1 @@
+//! Redis adapter: shared cache and rate-limit counters.

@@ -1,0 +1,1 @@
+//! SQLite adapter: record store and the embedded durable job queue in the same file.

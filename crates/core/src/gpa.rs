@@ -1,0 +1,173 @@
+//! GPA and CGPA, computed exactly: sums of units × points are integers, the division happens
+//! once, at the end, with the policy's rounding to two decimal places.
+
+use crate::domain::{AcademicSession, CourseCode, Semester};
+use crate::grading::{GpaRounding, GradingPolicy, RetakePolicy};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+
+/// A grade point average in hundredths (`357` is 3.57).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Gpa(u16);
+
+impl Gpa {
+    pub fn from_hundredths(h: u16) -> Self {
+        Gpa(h)
+    }
+
+    pub fn hundredths(self) -> u16 {
+        self.0
+    }
+
+    /// Parses `3.5`, `3.57` or `4`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let t = s.trim();
+        let (w, f) = t.split_once('.').unwrap_or((t, ""));
+        if w.is_empty() || f.len() > 2 || !w.chars().chain(f.chars()).all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let w: u16 = w.parse().ok()?;
+        let f: u16 = format!("{f:0<2}").parse().ok()?;
+        w.checked_mul(100)?.checked_add(f).map(Gpa)
+    }
+}
+
+impl fmt::Display for Gpa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+impl Serialize for Gpa {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Gpa {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Gpa::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("'{s}' is not a GPA")))
+    }
+}
+
+/// One graded attempt at a course, as it counts toward GPA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub course: CourseCode,
+    pub session: AcademicSession,
+    pub semester: Semester,
+    pub units: u8,
+    pub points: u8,
+}
+
+/// Σ units and Σ (units × points): the exact state of a GPA before division.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Tally {
+    pub units: u32,
+    pub weighted: u32,
+}
+
+impl Tally {
+    pub fn add(&mut self, units: u8, points: u8) {
+        self.units += units as u32;
+        self.weighted += units as u32 * points as u32;
+    }
+
+    pub fn of<'a>(attempts: impl IntoIterator<Item = &'a Attempt>) -> Tally {
+        let mut t = Tally::default();
+        for a in attempts {
+            t.add(a.units, a.points);
+        }
+        t
+    }
+
+    /// weighted ÷ units to two decimal places; 0.00 when no units are graded.
+    pub fn gpa(&self, rounding: GpaRounding) -> Gpa {
+        if self.units == 0 {
+            return Gpa(0);
+        }
+        let (n, d) = (self.weighted as u64 * 100, self.units as u64);
+        let h = match rounding {
+            GpaRounding::Truncate => n / d,
+            GpaRounding::HalfUp => (2 * n + d) / (2 * d),
+        };
+        Gpa(h as u16)
+    }
+}
+
+/// The GPA of a set of attempts (for a semester GPA, pass that semester's attempts).
+pub fn gpa(attempts: &[Attempt], policy: &GradingPolicy) -> Gpa {
+    Tally::of(attempts).gpa(policy.gpa_rounding)
+}
+
+/// The attempts that count toward the CGPA under the policy's retake rule.
+pub fn counted<'a>(attempts: &'a [Attempt], policy: &GradingPolicy) -> Vec<&'a Attempt> {
+    match policy.retake {
+        RetakePolicy::AllAttemptsCount => attempts.iter().collect(),
+        RetakePolicy::LatestReplaces => {
+            let mut latest: HashMap<&CourseCode, &Attempt> = HashMap::new();
+            for a in attempts {
+                let e = latest.entry(&a.course).or_insert(a);
+                if (a.session, a.semester) > (e.session, e.semester) {
+                    *e = a;
+                }
+            }
+            let mut v: Vec<&Attempt> = latest.into_values().collect();
+            v.sort_by(|a, b| {
+                (a.session, a.semester, &a.course).cmp(&(b.session, b.semester, &b.course))
+            });
+            v
+        }
+    }
+}
+
+/// The cumulative GPA over every attempt, applying the retake rule.
+pub fn cgpa(attempts: &[Attempt], policy: &GradingPolicy) -> Gpa {
+    Tally::of(counted(attempts, policy)).gpa(policy.gpa_rounding)
+}
+
+/// One semester's GPA with the CGPA as it stood at the end of that semester.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SemesterSummary {
+    pub session: AcademicSession,
+    pub semester: Semester,
+    pub tally: Tally,
+    pub gpa: Gpa,
+    pub cumulative: Tally,
+    pub cgpa: Gpa,
+}
+
+/// Every semester's GPA and running CGPA, in chronological order.
+pub fn summarise(attempts: &[Attempt], policy: &GradingPolicy) -> Vec<SemesterSummary> {
+    let mut terms: Vec<(AcademicSession, Semester)> =
+        attempts.iter().map(|a| (a.session, a.semester)).collect();
+    terms.sort();
+    terms.dedup();
+    terms
+        .into_iter()
+        .map(|term| {
+            let this: Vec<Attempt> = attempts
+                .iter()
+                .filter(|a| (a.session, a.semester) == term)
+                .cloned()
+                .collect();
+            let so_far: Vec<Attempt> = attempts
+                .iter()
+                .filter(|a| (a.session, a.semester) <= term)
+                .cloned()
+                .collect();
+            let tally = Tally::of(&this);
+            let cumulative = Tally::of(counted(&so_far, policy));
+            SemesterSummary {
+                session: term.0,
+                semester: term.1,
+                tally,
+                gpa: tally.gpa(policy.gpa_rounding),
+                cumulative,
+                cgpa: cumulative.gpa(policy.gpa_rounding),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,83 @@
+//! Jobs for buffer mode: a versioned, serde-tagged enum carried by every queue adapter, and
+//! the retry schedule (jittered exponential backoff) shared by every worker.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The version written into every envelope; a worker refuses (dead-letters) versions it
+/// does not know rather than guessing.
+pub const ENVELOPE_VERSION: u8 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Job {
+    /// Parse, validate and apply one uploaded score sheet.
+    ProcessSheet { sheet_id: i64 },
+}
+
+/// A job as it travels through a queue: the job, its version and the request that caused
+/// it (so the worker's logs can be joined to the HTTP request's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub v: u8,
+    pub job: Job,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl Envelope {
+    pub fn new(job: Job, request_id: Option<String>) -> Self {
+        Envelope {
+            v: ENVELOPE_VERSION,
+            job,
+            request_id,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("envelopes always serialise")
+    }
+
+    pub fn from_json(s: &str) -> Result<Self, String> {
+        let e: Envelope = serde_json::from_str(s).map_err(|e| format!("unreadable job: {e}"))?;
+        if e.v != ENVELOPE_VERSION {
+            return Err(format!("job envelope version {} is not supported", e.v));
+        }
+        Ok(e)
+    }
+}
+
+/// The retry schedule: attempt `n` (1-based) waits `base × 2^(n-1)`, capped at `max`, then
+/// scaled by a jitter factor in [0.5, 1.0] drawn by the caller (`jitter` in 0..=1000), so
+/// that jobs failing together do not retry together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_ms: u64,
+    pub max_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            base_ms: 500,
+            max_ms: 60_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// `None` once `attempt` has used up the budget: the job goes to the dead-letter place.
+    pub fn delay(&self, attempt: u32, jitter: u16) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let exp = self
+            .base_ms
+            .saturating_mul(1u64 << attempt.saturating_sub(1).min(30));
+        let capped = exp.min(self.max_ms);
+        let j = 500 + (jitter.min(1000) as u64) / 2;
+        Some(Duration::from_millis(capped * j / 1000))
+    }
+}

@@ -1,0 +1,10 @@
+//! Score sheets: a lecturer's file for one course in one term (CSV, or XLSX saved by Excel or
+//! LibreOffice), read into rows (`parse`) and each row judged against the roster and the
+//! grading policy (`validate`). A row ends accepted or rejected with its row number and a
+//! reason a lecturer understands; nothing from a rejected row may reach a result.
+
+pub mod parse;
+pub mod validate;
+
+pub use parse::{parse, ParsedSheet, RawRow, SheetError, SheetFormat, SheetLimits};
+pub use validate::{validate, AcceptedRow, RowError, RowErrorKind, Roster, Validated};

@@ -1,0 +1,1 @@
+//! Contract suite for the blob port (see mod.rs).

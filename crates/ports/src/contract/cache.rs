@@ -1,0 +1,1 @@
+//! Contract suite for the cache port (see mod.rs).

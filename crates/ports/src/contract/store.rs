@@ -1,0 +1,1 @@
+//! Contract suite for the store port (see mod.rs).

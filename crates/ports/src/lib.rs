@@ -1,0 +1,37 @@
+//! The ports of eportal: one small trait per kind of engine. The services and entrypoints
+//! hold them as `Arc<dyn Trait>` and never name an engine; each adapter crate implements one
+//! of them for one engine, and proves it by running the contract suite in [`contract`].
+//!
+//! | port | embedded adapter | distributed adapter |
+//! |---|---|---|
+//! | [`RecordStore`] | SQLite | PostgreSQL |
+//! | [`JobQueue`] | queue table in the SQLite file | RabbitMQ quorum queues |
+//! | [`Cache`] | in-process (moka) | Redis |
+//! | [`BlobStore`] | local directory | (same) |
+
+pub mod blob;
+pub mod cache;
+pub mod error;
+pub mod queue;
+pub mod store;
+
+#[cfg(feature = "contract")]
+pub mod contract;
+
+pub use blob::BlobStore;
+pub use cache::Cache;
+pub use error::PortError;
+pub use queue::{Delivery, JobQueue, QueueStats};
+pub use store::{
+    ApplyOutcome, Directory, NewSheet, RecordStore, Results, SheetOutcome, SheetReport,
+    SheetStatus, SheetSummary, Sheets, Users, Workflow,
+};
+
+/// Milliseconds since the Unix epoch: how every adapter stores time, so rows are comparable
+/// across engines.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

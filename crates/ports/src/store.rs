@@ -1,0 +1,265 @@
+//! The system of record, split by ability (directory, users, sheets, results, workflow);
+//! [`RecordStore`] is all of them together, and is what the application holds.
+//!
+//! Every method that changes several rows does so in one transaction: a caller never sees
+//! half a sheet applied.
+
+use crate::error::PortResult;
+use async_trait::async_trait;
+use eportal_core::jobs::Envelope;
+use eportal_core::model::{
+    Allocation, Course, CourseRecord, CourseTerm, Department, Faculty, Institution, Programme,
+    Registration, SemesterResult, Staff, Student, UserAccount,
+};
+use eportal_core::sheet::{AcceptedRow, RowError, Roster};
+use eportal_core::workflow::WorkflowState;
+use eportal_core::{CourseCode, GradingPolicy, MatricNo};
+use serde::{Deserialize, Serialize};
+
+/// The university's people, courses and registrations. Bulk writes are upserts keyed by the
+/// natural key (code, matric number, staff id), so importing the same file twice is harmless.
+/// A row that refers to something missing (a student in an unknown programme) fails the
+/// whole call with [`crate::PortError::Invalid`]; importers check references first.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    async fn put_institution(&self, inst: &Institution, policy: &GradingPolicy)
+        -> PortResult<()>;
+    async fn institution(&self) -> PortResult<Option<(Institution, GradingPolicy)>>;
+    async fn upsert_faculties(&self, rows: &[Faculty]) -> PortResult<u64>;
+    async fn upsert_departments(&self, rows: &[Department]) -> PortResult<u64>;
+    async fn upsert_programmes(&self, rows: &[Programme]) -> PortResult<u64>;
+    async fn upsert_students(&self, rows: &[Student]) -> PortResult<u64>;
+    async fn upsert_staff(&self, rows: &[Staff]) -> PortResult<u64>;
+    async fn upsert_courses(&self, rows: &[Course]) -> PortResult<u64>;
+    async fn upsert_allocations(&self, rows: &[Allocation]) -> PortResult<u64>;
+    async fn upsert_registrations(&self, rows: &[Registration]) -> PortResult<u64>;
+
+    async fn faculties(&self) -> PortResult<Vec<Faculty>>;
+    async fn departments(&self) -> PortResult<Vec<Department>>;
+    async fn programmes(&self) -> PortResult<Vec<Programme>>;
+    /// Students ordered by matric number.
+    async fn students(&self, limit: u32, offset: u32) -> PortResult<Vec<Student>>;
+    async fn count_students(&self) -> PortResult<u64>;
+    async fn student(&self, matric: &MatricNo) -> PortResult<Option<Student>>;
+    async fn staff(&self, staff_id: &str) -> PortResult<Option<Staff>>;
+    async fn course(&self, code: &CourseCode) -> PortResult<Option<Course>>;
+    async fn courses(&self) -> PortResult<Vec<Course>>;
+    /// Who is allocated to teach the course in that term (usually one lecturer).
+    async fn allocations(&self, term: &CourseTerm) -> PortResult<Vec<String>>;
+    /// The terms in which `staff_id` teaches something, with the course.
+    async fn allocations_of(&self, staff_id: &str) -> PortResult<Vec<CourseTerm>>;
+    /// Of `matrics`, which exist and which are registered for the course in that term.
+    async fn roster(&self, term: &CourseTerm, matrics: &[MatricNo]) -> PortResult<Roster>;
+    /// Every student registered for the course in that term.
+    async fn registered(&self, term: &CourseTerm) -> PortResult<Vec<MatricNo>>;
+}
+
+#[async_trait]
+pub trait Users: Send + Sync {
+    async fn upsert_users(&self, rows: &[UserAccount]) -> PortResult<u64>;
+    async fn user(&self, username: &str) -> PortResult<Option<UserAccount>>;
+    /// The stored value of a setting, storing `value` first if there was none. Every process
+    /// of a deployment therefore agrees on it (used for the token signing key).
+    async fn setting_or_init(&self, key: &str, value: &str) -> PortResult<String>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SheetStatus {
+    /// Stored and waiting for a worker.
+    Queued,
+    /// Applied: its accepted rows are the course's current scores.
+    Processed,
+    /// The file as a whole could not be used (not a spreadsheet, no header, …).
+    Rejected,
+    /// A newer sheet for the same course and term replaced it.
+    Superseded,
+    /// Processing kept failing; the job is in the dead-letter place.
+    Failed,
+}
+
+impl SheetStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SheetStatus::Queued => "queued",
+            SheetStatus::Processed => "processed",
+            SheetStatus::Rejected => "rejected",
+            SheetStatus::Superseded => "superseded",
+            SheetStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            SheetStatus::Queued,
+            SheetStatus::Processed,
+            SheetStatus::Rejected,
+            SheetStatus::Superseded,
+            SheetStatus::Failed,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+
+    /// Whether the sheet is finished (nothing more will happen to it).
+    pub fn is_final(self) -> bool {
+        !matches!(self, SheetStatus::Queued)
+    }
+}
+
+/// An upload, as recorded before any processing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSheet {
+    pub term: CourseTerm,
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub filename: Option<String>,
+    pub uploaded_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SheetSummary {
+    pub id: i64,
+    pub term: CourseTerm,
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub filename: Option<String>,
+    pub uploaded_by: String,
+    pub uploaded_at_ms: i64,
+    pub status: SheetStatus,
+    pub rows_total: u32,
+    pub rows_accepted: u32,
+    pub rows_rejected: u32,
+    /// Why the whole sheet was rejected or failed.
+    pub message: Option<String>,
+    pub processed_at_ms: Option<i64>,
+    pub superseded_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SheetReport {
+    pub sheet: SheetSummary,
+    pub row_errors: Vec<RowError>,
+}
+
+/// What a worker decided about a sheet, to be applied in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SheetOutcome {
+    /// The rows were judged: apply the accepted ones, record the rejected ones.
+    Judged {
+        accepted: Vec<AcceptedRow>,
+        rejected: Vec<RowError>,
+    },
+    /// The file as a whole is unusable; nothing from it is applied.
+    Rejected { message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// Applied now; these students' records changed (their cached results are stale).
+    Applied { affected: Vec<MatricNo> },
+    /// A newer sheet of the same course and term was applied first: this one is superseded
+    /// and none of its rows were applied.
+    SupersededAlready { by: i64 },
+    /// The sheet was already final (a redelivered job): nothing changed.
+    AlreadyFinal { status: SheetStatus },
+}
+
+#[async_trait]
+pub trait Sheets: Send + Sync {
+    /// Records an upload and, in the same transaction, writes its processing job into the
+    /// outbox. The same bytes for the same course and term are the same sheet: the existing
+    /// one is returned with `false`.
+    async fn submit_sheet(
+        &self,
+        sheet: &NewSheet,
+        request_id: Option<&str>,
+    ) -> PortResult<(SheetSummary, bool)>;
+
+    async fn sheet(&self, id: i64) -> PortResult<Option<SheetReport>>;
+
+    /// Sheets of a course and term, newest first.
+    async fn sheets_for(&self, term: &CourseTerm) -> PortResult<Vec<SheetSummary>>;
+
+    /// Applies a worker's decision in one transaction: score records upserted with a new
+    /// version where they changed (history kept), row errors stored, older processed sheets
+    /// of the term marked superseded, the sheet's status and counts set, and the semester
+    /// results of affected students recomputed under `policy`. Idempotent: a sheet that is
+    /// already final changes nothing.
+    async fn apply_sheet(
+        &self,
+        sheet_id: i64,
+        outcome: &SheetOutcome,
+        policy: &GradingPolicy,
+    ) -> PortResult<ApplyOutcome>;
+
+    /// Marks a sheet failed (its job was dead-lettered) with the reason.
+    async fn fail_sheet(&self, sheet_id: i64, message: &str) -> PortResult<()>;
+
+    /// Outbox entries not yet handed to the job queue, oldest first, at most `limit`.
+    /// (The embedded deployment's queue *is* its outbox; relays use this for others.)
+    async fn outbox_pending(&self, limit: u32) -> PortResult<Vec<(i64, Envelope)>>;
+
+    /// Marks outbox entries as handed to the job queue.
+    async fn outbox_done(&self, ids: &[i64]) -> PortResult<()>;
+}
+
+#[async_trait]
+pub trait Results: Send + Sync {
+    /// Every current course record of a student, whatever its workflow state, ordered by
+    /// session, semester and course.
+    async fn student_records(&self, matric: &MatricNo) -> PortResult<Vec<CourseRecord>>;
+    /// The stored semester results (GPA and CGPA) of a student, in order.
+    async fn semester_results(&self, matric: &MatricNo) -> PortResult<Vec<SemesterResult>>;
+    /// Current records of a course result (one row per student).
+    async fn course_records(&self, term: &CourseTerm) -> PortResult<Vec<CourseRecord>>;
+    /// Every version a student's score in a course term has had, oldest first.
+    async fn record_history(
+        &self,
+        matric: &MatricNo,
+        term: &CourseTerm,
+    ) -> PortResult<Vec<CourseRecord>>;
+    /// Recomputes and stores the semester results of these students under `policy`.
+    async fn recompute_results(
+        &self,
+        matrics: &[MatricNo],
+        policy: &GradingPolicy,
+    ) -> PortResult<()>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourseResultState {
+    pub term: CourseTerm,
+    pub state: WorkflowState,
+    /// The reason given when the result was last returned.
+    pub reason: Option<String>,
+    pub updated_by: Option<String>,
+    pub updated_at_ms: i64,
+}
+
+#[async_trait]
+pub trait Workflow: Send + Sync {
+    /// The workflow state of a course result; `Draft` if nothing has happened yet.
+    async fn course_result(&self, term: &CourseTerm) -> PortResult<CourseResultState>;
+
+    /// Moves a course result from `from` to `to` (recording who and why), failing with
+    /// [`crate::PortError::Conflict`] if its state is no longer `from`.
+    async fn transition(
+        &self,
+        term: &CourseTerm,
+        from: WorkflowState,
+        to: WorkflowState,
+        actor: &str,
+        reason: Option<&str>,
+    ) -> PortResult<CourseResultState>;
+
+    /// Course results in a given state (a reviewer's to-do list).
+    async fn course_results_in(&self, state: WorkflowState) -> PortResult<Vec<CourseResultState>>;
+}
+
+/// The whole system of record.
+#[async_trait]
+pub trait RecordStore: Directory + Users + Sheets + Results + Workflow + Send + Sync {
+    /// Whether the engine answers (for `/readyz`).
+    async fn ping(&self) -> PortResult<()>;
+}
