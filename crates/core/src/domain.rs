@@ -1,11 +1,16 @@
 //! Validated domain values, parsed once at the boundary (HTTP, CSV import, sheet rows).
 //!
 //! Each type's `parse` accepts the spellings people actually type (lower case, stray spaces)
-//! and normalises them, so the rest of the system compares canonical values only.
+//! and normalises them, so the rest of the system compares canonical values only. A value
+//! that fails to parse must never be "fixed up" into a different valid one (a score of
+//! "67,5" is refused with a hint, not read as 675); the error says what to type instead.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+
+mod score;
+pub use score::Score;
 
 /// Why a value typed by a person is not acceptable, in words that person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,6 +90,9 @@ pub struct CourseCode(String);
 
 impl CourseCode {
     pub fn parse(s: &str) -> Result<Self, ParseError> {
+        if s.trim().is_empty() {
+            return err("course code is empty");
+        }
         let compact: String = s
             .trim()
             .chars()
@@ -139,13 +147,22 @@ impl AcademicSession {
             Some((a, b)) => (a.trim(), Some(b.trim())),
             None => (t, None),
         };
-        let start: u16 = a.parse().map_err(|_| bad())?;
+        // Digits only: `u16::from_str` would also take "+2024", which nobody means.
+        let year = |y: &str| -> Result<u16, ParseError> {
+            if y.is_empty() || y.len() > 4 || !y.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(bad());
+            }
+            y.parse().map_err(|_| bad())
+        };
+        // The range check comes first so the arithmetic below cannot overflow.
+        let session = Self::new(year(a)?)?;
+        let start = session.start_year;
         if let Some(b) = b {
-            let end: u16 = b.parse().map_err(|_| bad())?;
-            let ok = if b.len() == 2 {
-                end == (start + 1) % 100
-            } else {
-                end == start + 1
+            let end = year(b)?;
+            let ok = match b.len() {
+                2 => end == (start + 1) % 100,
+                4 => end == start + 1,
+                _ => false,
             };
             if !ok {
                 return Err(ParseError(format!(
@@ -154,7 +171,7 @@ impl AcademicSession {
                 )));
             }
         }
-        Self::new(start)
+        Ok(session)
     }
 }
 
@@ -208,12 +225,21 @@ impl Semester {
         }
     }
 
-    /// Accepts `1`, `2`, `first`, `second`, `1st`, `2nd` (any case).
+    /// Accepts `1`, `2`, `first`, `second`, `1st`, `2nd`, `harmattan`, `rain` (any case),
+    /// with or without the word "semester" around them (`First Semester`, `semester 2`).
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "1" | "first" | "1st" | "harmattan" => Ok(Semester::First),
-            "2" | "second" | "2nd" | "rain" => Ok(Semester::Second),
-            other => err(format!("semester '{other}' should be 'first' or 'second'")),
+        let lower = s.trim().to_ascii_lowercase();
+        let words: Vec<&str> = lower
+            .split_whitespace()
+            .filter(|w| !matches!(*w, "semester" | "sem" | "sem."))
+            .collect();
+        match words.as_slice() {
+            ["1" | "first" | "1st" | "harmattan"] => Ok(Semester::First),
+            ["2" | "second" | "2nd" | "rain"] => Ok(Semester::Second),
+            _ => err(format!(
+                "semester '{}' should be 'first' or 'second' (or 1 or 2)",
+                s.trim()
+            )),
         }
     }
 }
@@ -231,75 +257,6 @@ impl FromStr for Semester {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, ParseError> {
         Self::parse(s)
-    }
-}
-
-/// A score in tenths of a mark (`675` is 67.5). Sheets may carry integers or one decimal;
-/// keeping tenths as an integer means no total is ever off by a float rounding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Score(u16);
-
-impl Score {
-    pub const ZERO: Score = Score(0);
-
-    pub fn from_tenths(t: u16) -> Self {
-        Score(t)
-    }
-
-    pub fn from_marks(m: u16) -> Self {
-        Score(m * 10)
-    }
-
-    pub fn tenths(self) -> u16 {
-        self.0
-    }
-
-    /// Parses `67`, `67.5`, ` 67.0 ` (numbers stored as text included). More than one decimal
-    /// place, negatives and non-numbers are errors.
-    pub fn parse(s: &str) -> Result<Self, ParseError> {
-        let t = s.trim();
-        let bad = || ParseError(format!("'{t}' is not a number"));
-        if t.is_empty() {
-            return err("score is empty");
-        }
-        if t.starts_with('-') {
-            return err(format!("{t} is negative"));
-        }
-        let (whole, frac) = match t.split_once('.') {
-            Some((w, f)) => (w, f),
-            None => (t, ""),
-        };
-        let whole = if whole.is_empty() { "0" } else { whole };
-        if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(bad());
-        }
-        let frac = frac.trim_end_matches('0');
-        if frac.len() > 1 {
-            return err(format!("{t} has more than one decimal place"));
-        }
-        let w: u32 = whole.parse().map_err(|_| bad())?;
-        let f: u32 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad())? };
-        let tenths = w.checked_mul(10).and_then(|x| x.checked_add(f));
-        match tenths {
-            Some(v) if v <= u16::MAX as u32 => Ok(Score(v as u16)),
-            _ => err(format!("{t} is far too large")),
-        }
-    }
-
-    pub fn checked_add(self, other: Score) -> Option<Score> {
-        self.0.checked_add(other.0).map(Score)
-    }
-}
-
-impl fmt::Display for Score {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 10 == 0 {
-            write!(f, "{}", self.0 / 10)
-        } else {
-            write!(f, "{}.{}", self.0 / 10, self.0 % 10)
-        }
     }
 }
 
@@ -340,11 +297,36 @@ impl Role {
         }
     }
 
+    /// How the role is named to people, in messages ("only the HOD may approve …").
+    pub fn title(self) -> &'static str {
+        match self {
+            Role::Student => "student",
+            Role::Lecturer => "lecturer",
+            Role::Hod => "HOD",
+            Role::Dean => "dean",
+            Role::Senate => "senate",
+            Role::Admin => "registry administrator",
+        }
+    }
+
+    /// Accepts the canonical names in any case, and the words registries use for them
+    /// ("Head of Department", "registrar", "administrator").
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        let t = s.trim().to_ascii_lowercase();
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == t)
+        let t = s
+            .trim()
+            .to_ascii_lowercase()
+            .split(|c: char| c.is_whitespace() || c == '_' || c == '-')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let alias = match t.as_str() {
+            "head of department" | "h.o.d" | "h.o.d." => Some(Role::Hod),
+            "registrar" => Some(Role::Senate),
+            "administrator" | "registry admin" | "registry administrator" => Some(Role::Admin),
+            _ => None,
+        };
+        alias
+            .or_else(|| Role::ALL.into_iter().find(|r| r.as_str() == t))
             .ok_or_else(|| {
                 ParseError(format!(
                     "role '{}' should be one of student, lecturer, hod, dean, senate, admin",

@@ -1,5 +1,7 @@
 //! GPA and CGPA, computed exactly: sums of units × points are integers, the division happens
-//! once, at the end, with the policy's rounding to two decimal places.
+//! once, at the end, with the policy's rounding to two decimal places. Nothing here may go
+//! through `f64` or round an intermediate value: a GPA rounded twice can differ from the
+//! GPA rounded once, and a student would see a different class of degree.
 
 use crate::domain::{AcademicSession, CourseCode, Semester};
 use crate::grading::{GpaRounding, GradingPolicy, RetakePolicy};
@@ -18,6 +20,11 @@ impl Gpa {
 
     pub fn hundredths(self) -> u16 {
         self.0
+    }
+
+    /// A whole number of grade points (`4` is 4.00), e.g. the top of a scale.
+    pub fn from_points(points: u8) -> Self {
+        Gpa(points as u16 * 100)
     }
 
     /// Parses `3.5`, `3.57` or `4`.
@@ -71,8 +78,10 @@ pub struct Tally {
 
 impl Tally {
     pub fn add(&mut self, units: u8, points: u8) {
-        self.units += units as u32;
-        self.weighted += units as u32 * points as u32;
+        // Saturating: a record would need ~17 million courses to reach the limit; it must
+        // still never wrap into a small, plausible-looking GPA.
+        self.units = self.units.saturating_add(units as u32);
+        self.weighted = self.weighted.saturating_add(units as u32 * points as u32);
     }
 
     pub fn of<'a>(attempts: impl IntoIterator<Item = &'a Attempt>) -> Tally {
@@ -93,7 +102,7 @@ impl Tally {
             GpaRounding::Truncate => n / d,
             GpaRounding::HalfUp => (2 * n + d) / (2 * d),
         };
-        Gpa(h as u16)
+        Gpa(u16::try_from(h).unwrap_or(u16::MAX))
     }
 }
 
@@ -103,14 +112,19 @@ pub fn gpa(attempts: &[Attempt], policy: &GradingPolicy) -> Gpa {
 }
 
 /// The attempts that count toward the CGPA under the policy's retake rule.
+///
+/// Under `LatestReplaces`, two attempts of one course in the same term (a data error the
+/// store should prevent) are resolved by keeping the better one, so that the result never
+/// depends on the order the records were read in.
 pub fn counted<'a>(attempts: &'a [Attempt], policy: &GradingPolicy) -> Vec<&'a Attempt> {
     match policy.retake {
         RetakePolicy::AllAttemptsCount => attempts.iter().collect(),
         RetakePolicy::LatestReplaces => {
+            let rank = |a: &Attempt| (a.session, a.semester, a.points, a.units);
             let mut latest: HashMap<&CourseCode, &Attempt> = HashMap::new();
             for a in attempts {
                 let e = latest.entry(&a.course).or_insert(a);
-                if (a.session, a.semester) > (e.session, e.semester) {
+                if rank(a) > rank(e) {
                     *e = a;
                 }
             }

@@ -1,6 +1,7 @@
 //! The grading policy: an institution's rules as data (score maxima, grade bands, pass mark,
 //! rounding, retake rule, classes of degree). Nothing here is hard-coded elsewhere: the
-//! Nigerian 5-point scale is only the default value of this type.
+//! Nigerian 5-point scale is only the default value of this type. A policy must never be
+//! used to grade before [`GradingPolicy::validate`] has accepted it.
 
 use crate::domain::Score;
 use crate::gpa::Gpa;
@@ -49,6 +50,8 @@ pub enum RetakePolicy {
     LatestReplaces,
 }
 
+/// An institution's grading rules. Scores are in tenths of a mark, CGPA thresholds in
+/// hundredths of a point, so nothing here is a float.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GradingPolicy {
     pub name: String,
@@ -86,6 +89,23 @@ pub enum PolicyError {
     BadMaxima,
     #[error("pass mark {0} is above the highest possible total")]
     BadPassMark(Score),
+    #[error("a grade band or class of degree has a blank name")]
+    BlankName,
+    #[error("grade {0} appears in more than one band")]
+    DuplicateGrade(String),
+    #[error("grade band {0} starts above the highest possible total")]
+    BandAboveMaximum(String),
+    #[error(
+        "pass mark {0} falls inside a grade band; it must be where a band starts, so a grade \
+         is either always a pass or always a fail"
+    )]
+    PassMarkInsideBand(Score),
+    #[error("grade {0} is below the pass mark but earns points; a failed course earns 0")]
+    FailingGradeEarnsPoints(String),
+    #[error("two classes of degree start at the same CGPA {0}")]
+    DuplicateClass(Gpa),
+    #[error("class of degree {0} starts above the top of the grade-point scale")]
+    ClassAboveScale(String),
 }
 
 fn band(grade: &str, min_marks: u16, points: u8) -> GradeBand {
@@ -170,7 +190,9 @@ impl GradingPolicy {
         }
     }
 
-    /// Checks the policy makes sense before it is stored or used.
+    /// Checks the policy makes sense before it is stored or used. Grading with a policy
+    /// that fails this check gives meaningless grades, so every policy read from a person
+    /// or from storage goes through here (see [`GradingPolicy::from_json`]).
     pub fn validate(&self) -> Result<(), PolicyError> {
         if self.bands.is_empty() {
             return Err(PolicyError::NoBands);
@@ -181,6 +203,11 @@ impl GradingPolicy {
         }
         if self.pass_mark.tenths() as u32 > max {
             return Err(PolicyError::BadPassMark(self.pass_mark));
+        }
+        let blank = |n: &str| n.trim().is_empty();
+        if self.bands.iter().any(|b| blank(&b.grade)) || self.classes.iter().any(|c| blank(&c.name))
+        {
+            return Err(PolicyError::BlankName);
         }
         let mut sorted = self.bands.clone();
         sorted.sort_by_key(|b| b.min_total);
@@ -195,12 +222,53 @@ impl GradingPolicy {
                 return Err(PolicyError::PointsNotMonotone(w[1].grade.clone()));
             }
         }
+        if !sorted.iter().any(|b| b.min_total == self.pass_mark) {
+            return Err(PolicyError::PassMarkInsideBand(self.pass_mark));
+        }
+        for (i, b) in sorted.iter().enumerate() {
+            if sorted[..i].iter().any(|o| o.grade == b.grade) {
+                return Err(PolicyError::DuplicateGrade(b.grade.clone()));
+            }
+            if b.min_total.tenths() as u32 > max {
+                return Err(PolicyError::BandAboveMaximum(b.grade.clone()));
+            }
+            if b.min_total < self.pass_mark && b.points > 0 {
+                return Err(PolicyError::FailingGradeEarnsPoints(b.grade.clone()));
+            }
+        }
+        let top = Gpa::from_points(self.max_points());
+        let mut classes: Vec<&DegreeClass> = self.classes.iter().collect();
+        classes.sort_by_key(|c| c.min_cgpa);
+        for w in classes.windows(2) {
+            if w[0].min_cgpa == w[1].min_cgpa {
+                return Err(PolicyError::DuplicateClass(w[1].min_cgpa));
+            }
+        }
+        if let Some(c) = classes.iter().find(|c| c.min_cgpa > top) {
+            return Err(PolicyError::ClassAboveScale(c.name.clone()));
+        }
         Ok(())
+    }
+
+    /// Reads a stored policy (it is kept as JSON) and validates it, so a policy that was
+    /// edited by hand into nonsense is refused with the reason instead of mis-grading.
+    pub fn from_json(s: &str) -> Result<Self, String> {
+        let p: GradingPolicy =
+            serde_json::from_str(s).map_err(|e| format!("unreadable grading policy: {e}"))?;
+        p.validate()
+            .map_err(|e| format!("invalid grading policy: {e}"))?;
+        Ok(p)
+    }
+
+    /// The policy as the JSON that [`GradingPolicy::from_json`] reads back.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a grading policy always serialises")
     }
 
     /// The highest total a sheet may carry (CA maximum + exam maximum).
     pub fn total_max(&self) -> Score {
-        Score::from_tenths(self.ca_max.tenths() + self.exam_max.tenths())
+        // Saturating: an unvalidated policy must not panic here; validate() refuses it.
+        Score::from_tenths(self.ca_max.tenths().saturating_add(self.exam_max.tenths()))
     }
 
     /// The most points any grade earns: the top of the GPA scale.
@@ -213,13 +281,17 @@ impl GradingPolicy {
         match self.total_rounding {
             TotalRounding::Exact => total,
             TotalRounding::WholeHalfUp => {
-                let t = total.tenths();
-                Score::from_tenths((t + 5) / 10 * 10)
+                let t = total.tenths() as u32;
+                let rounded = (t + 5) / 10 * 10;
+                Score::from_tenths(u16::try_from(rounded).unwrap_or(total.tenths() / 10 * 10))
             }
         }
     }
 
     /// The grade and points a total earns.
+    ///
+    /// # Panics
+    /// If the policy has no band starting at 0, which [`GradingPolicy::validate`] refuses.
     pub fn grade(&self, total: Score) -> Graded {
         let t = self.graded_total(total);
         let band = self
@@ -227,7 +299,7 @@ impl GradingPolicy {
             .iter()
             .filter(|b| b.min_total <= t)
             .max_by_key(|b| b.min_total)
-            .expect("a validated policy has a band starting at 0");
+            .expect("grading needs a validated policy: it has a band starting at 0");
         Graded {
             grade: band.grade.clone(),
             points: band.points,

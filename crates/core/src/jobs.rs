@@ -1,5 +1,8 @@
 //! Jobs for buffer mode: a versioned, serde-tagged enum carried by every queue adapter, and
 //! the retry schedule (jittered exponential backoff) shared by every worker.
+//!
+//! A job must never carry the data it works on (a sheet's rows, a student's scores): only
+//! ids, so a redelivered or late job reads the current state and stays idempotent.
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -38,12 +41,22 @@ impl Envelope {
         serde_json::to_string(self).expect("envelopes always serialise")
     }
 
+    /// Reads an envelope, refusing one written by a version this worker does not know.
+    /// The version is read first, on its own, so a newer envelope (whose job this build
+    /// cannot parse) is reported as a version problem rather than as garbage.
     pub fn from_json(s: &str) -> Result<Self, String> {
-        let e: Envelope = serde_json::from_str(s).map_err(|e| format!("unreadable job: {e}"))?;
-        if e.v != ENVELOPE_VERSION {
-            return Err(format!("job envelope version {} is not supported", e.v));
+        #[derive(Deserialize)]
+        struct Version {
+            v: serde_json::Value,
         }
-        Ok(e)
+        let probe: Version = serde_json::from_str(s).map_err(|e| format!("unreadable job: {e}"))?;
+        if probe.v != ENVELOPE_VERSION {
+            return Err(format!(
+                "job envelope version {} is not supported (this worker reads version {})",
+                probe.v, ENVELOPE_VERSION
+            ));
+        }
+        serde_json::from_str(s).map_err(|e| format!("unreadable job: {e}"))
     }
 }
 
@@ -78,6 +91,8 @@ impl RetryPolicy {
             .saturating_mul(1u64 << attempt.saturating_sub(1).min(30));
         let capped = exp.min(self.max_ms);
         let j = 500 + (jitter.min(1000) as u64) / 2;
-        Some(Duration::from_millis(capped * j / 1000))
+        // u128: `capped × j` must not overflow for any configured maximum.
+        let ms = capped as u128 * j as u128 / 1000;
+        Some(Duration::from_millis(ms as u64))
     }
 }

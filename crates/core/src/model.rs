@@ -1,5 +1,7 @@
 //! Plain records of the university (people, courses, registrations, results) as the core and
-//! every adapter see them. Fields are already-validated domain values.
+//! every adapter see them. Fields are already-validated domain values. These are records,
+//! not rules: nothing here may compute a grade or a GPA (that is `grading` and `gpa`), and
+//! nothing here may print a password hash.
 
 use crate::domain::{AcademicSession, CourseCode, MatricNo, Role, Score, Semester};
 use crate::gpa::Gpa;

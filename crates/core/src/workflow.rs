@@ -10,6 +10,8 @@
 //!
 //! Only the transition rules live here; who is allowed for *which* course (the HOD of the
 //! course's department, the dean of its faculty) is checked by the caller against the store.
+//! This module must never let a result reach `published` except through every review step,
+//! in order, since it was last returned; and never return a result without a reason.
 
 use crate::domain::Role;
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,19 @@ impl WorkflowState {
         Self::ALL.into_iter().find(|w| w.as_str() == s)
     }
 
+    /// How the state reads in a sentence shown to people ("approved by the HOD").
+    pub fn label(self) -> &'static str {
+        match self {
+            WorkflowState::Draft => "a draft",
+            WorkflowState::Submitted => "submitted",
+            WorkflowState::HodApproved => "approved by the HOD",
+            WorkflowState::FacultyApproved => "approved by the faculty board",
+            WorkflowState::SenateApproved => "approved by senate",
+            WorkflowState::Published => "published",
+            WorkflowState::Returned => "returned to the lecturer",
+        }
+    }
+
     /// A lecturer may upload (or re-upload) a score sheet only while the result is theirs.
     pub fn accepts_uploads(self) -> bool {
         matches!(self, WorkflowState::Draft | WorkflowState::Returned)
@@ -98,14 +113,25 @@ impl Action {
     }
 }
 
+/// "submitted", "approved", … for an action name as [`Action::name`] gives it.
+fn past(action: &str) -> &str {
+    match action {
+        "submit" => "submitted",
+        "approve" => "approved",
+        "return" => "returned",
+        "publish" => "published",
+        other => other,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WorkflowError {
-    #[error("a result that is {state} cannot be {action}ed")]
+    #[error("a result that is {} cannot be {} now", state.label(), past(action))]
     NotAllowedNow {
         state: WorkflowState,
         action: &'static str,
     },
-    #[error("only the {needed} may {action} a result that is {state}")]
+    #[error("only the {} may {action} a result that is {}", needed.title(), state.label())]
     WrongRole {
         state: WorkflowState,
         action: &'static str,
@@ -158,10 +184,12 @@ pub fn next(
         },
         Action::Return { reason } => {
             let reviewer = state.reviewer().ok_or_else(refuse)?;
+            // Role first: someone who may not return the result learns nothing more.
+            needs(reviewer)?;
             if reason.trim().is_empty() {
                 return Err(WorkflowError::MissingReason);
             }
-            needs(reviewer).map(|_| Returned)
+            Ok(Returned)
         }
     }
 }
