@@ -3,8 +3,15 @@
 //! grading policy (`validate`). A row ends accepted or rejected with its row number and a
 //! reason a lecturer understands; nothing from a rejected row may reach a result.
 
+mod csv_read;
+mod detect;
+mod header;
 pub mod parse;
+mod scores;
+mod table;
 pub mod validate;
+mod xlsx_read;
 
+pub use header::Column;
 pub use parse::{parse, ParsedSheet, RawRow, SheetError, SheetFormat, SheetLimits};
-pub use validate::{validate, AcceptedRow, RowError, RowErrorKind, Roster, Validated};
+pub use validate::{validate, AcceptedRow, Roster, RowError, RowErrorKind, Validated};

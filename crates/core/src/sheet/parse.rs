@@ -1,5 +1,15 @@
-//! Reading a sheet's bytes into rows.
+//! Reading a sheet's bytes into rows: the format told from the bytes, the header found by
+//! name, each data row kept as the text the lecturer wrote, with its spreadsheet row number.
+//!
+//! This module judges nothing about students or scores (that is `validate`), and must never
+//! panic or use unbounded memory on any input: uploads are untrusted bytes. A file it cannot
+//! use is refused as a whole, with a `SheetError` whose message says what to do.
+
+use super::header::Column;
+use super::{csv_read, detect, xlsx_read};
+use crate::domain::MatricNo;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -24,6 +34,19 @@ impl Default for SheetLimits {
     }
 }
 
+impl SheetLimits {
+    /// How large a workbook's parts may be once unpacked. XML compresses about tenfold;
+    /// a workbook far beyond that is a ZIP bomb, not a score sheet.
+    pub fn max_unpacked(&self) -> u64 {
+        (self.max_bytes as u64)
+            .saturating_mul(UNPACK_RATIO)
+            .max(MIN_UNPACKED)
+    }
+}
+
+const UNPACK_RATIO: u64 = 32;
+const MIN_UNPACKED: u64 = 16 * 1024 * 1024;
+
 /// One data row as found in the file, before any judgement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RawRow {
@@ -39,14 +62,134 @@ pub struct ParsedSheet {
     pub format: SheetFormat,
     pub header_row: usize,
     pub rows: Vec<RawRow>,
+    /// The worksheet the rows came from (XLSX only).
+    #[serde(default)]
+    pub sheet_name: Option<String>,
 }
 
+impl ParsedSheet {
+    /// The distinct matric numbers on the sheet that parse, sorted: what to ask the store
+    /// about when building the roster. Unparseable ones are row errors, not roster queries.
+    pub fn matric_numbers(&self) -> Vec<MatricNo> {
+        let mut all: Vec<MatricNo> = self
+            .rows
+            .iter()
+            .filter_map(|r| MatricNo::parse(&r.matric).ok())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// Why a whole file was refused. Each message is a sentence the lecturer can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SheetError {
-    #[error("placeholder")]
-    Placeholder,
+    #[error("the file is {found}, not a spreadsheet; open it in Excel or LibreOffice and save it as .xlsx or .csv, then upload that file")]
+    NotASpreadsheet { found: String },
+    #[error("the file is {}, larger than the {} allowed; remove pictures and other worksheets, or save only the scores as .csv", Size(*bytes as u64), Size(*max as u64))]
+    TooLarge { bytes: usize, max: usize },
+    #[error("the workbook unpacks to {}, more than the {} allowed; save only the score sheet (without pictures) as .xlsx or .csv", Size(*bytes), Size(*max))]
+    UnpacksTooLarge { bytes: u64, max: u64 },
+    #[error("the sheet has {rows} rows of scores, more than the {max} allowed in one upload; split it into smaller sheets")]
+    TooManyRows { rows: usize, max: usize },
+    #[error("the sheet has no rows of scores; check that you uploaded the right file and that the scores are under the header row")]
+    Empty,
+    #[error("no header row found in the first {scanned} rows; the sheet needs a row naming its columns, such as 'Matric No', 'CA' and 'Exam'")]
+    NoHeader { scanned: usize },
+    #[error("row {row} looks like the header but has no {} column (columns found: {}); name the columns 'Matric No', 'CA' and 'Exam'", Names(missing), Quoted(found))]
+    MissingColumns {
+        row: usize,
+        missing: Vec<Column>,
+        found: Vec<String>,
+    },
+    #[error("row {row} has more than one column that could be the {column} column ({}); rename or delete all but one", Quoted(headers))]
+    DuplicateColumn {
+        row: usize,
+        column: Column,
+        headers: Vec<String>,
+    },
+    #[error("the workbook could not be read ({detail}); it may be damaged: open it in Excel or LibreOffice, save it again as .xlsx and upload it again")]
+    Unreadable { detail: String },
 }
 
-pub fn parse(_bytes: &[u8], _limits: &SheetLimits) -> Result<ParsedSheet, SheetError> {
-    unimplemented!("sheet parsing")
+/// Reads a sheet. The format is told from the bytes, whatever the file was called.
+pub fn parse(bytes: &[u8], limits: &SheetLimits) -> Result<ParsedSheet, SheetError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(SheetError::TooLarge {
+            bytes: bytes.len(),
+            max: limits.max_bytes,
+        });
+    }
+    match detect::detect(bytes) {
+        detect::Detected::Other(what) => Err(SheetError::NotASpreadsheet { found: what.into() }),
+        detect::Detected::Text(text) => {
+            let (header_row, rows) = csv_read::read(&text, limits.max_rows)?;
+            Ok(ParsedSheet {
+                format: SheetFormat::Csv,
+                header_row,
+                rows,
+                sheet_name: None,
+            })
+        }
+        detect::Detected::Zip => {
+            let found = xlsx_read::read(bytes, limits.max_rows, limits.max_unpacked())?;
+            Ok(ParsedSheet {
+                format: SheetFormat::Xlsx,
+                header_row: found.header_row,
+                rows: found.rows,
+                sheet_name: Some(found.sheet),
+            })
+        }
+    }
+}
+
+/// A byte count for people: "812 bytes", "40 KB", "5.2 MB".
+struct Size(u64);
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const KB: u64 = 1024;
+        const MB: u64 = 1024 * 1024;
+        match self.0 {
+            b if b < KB => write!(f, "{b} bytes"),
+            b if b < MB => write!(f, "{} KB", b.div_ceil(KB)),
+            b => {
+                // In u128: a ZIP may declare sizes near u64::MAX.
+                let tenths = (u128::from(b) * 10).div_ceil(u128::from(MB));
+                if tenths % 10 == 0 {
+                    write!(f, "{} MB", tenths / 10)
+                } else {
+                    write!(f, "{}.{} MB", tenths / 10, tenths % 10)
+                }
+            }
+        }
+    }
+}
+
+struct Names<'a>(&'a [Column]);
+
+impl fmt::Display for Names<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self.0.iter().map(|c| format!("'{c}'")).collect();
+        f.write_str(&join_or(&names))
+    }
+}
+
+struct Quoted<'a>(&'a [String]);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self.0.iter().map(|h| format!("'{h}'")).collect();
+        f.write_str(&names.join(", "))
+    }
+}
+
+/// "a", "a or b", "a, b or c".
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
 }
