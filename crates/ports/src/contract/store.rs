@@ -1,1 +1,65 @@
-//! Contract suite for the store port (see mod.rs).
+//! Contract suite for the store port: every [`crate::RecordStore`] adapter must pass it.
+//!
+//! ```ignore
+//! async fn fresh() -> std::sync::Arc<dyn eportal_ports::RecordStore> { /* new, empty, migrated */ }
+//! eportal_ports::store_contract!(fresh);
+//! eportal_ports::outbox_contract!(fresh); // only stores with a relayed outbox (PostgreSQL)
+//! ```
+//!
+//! Each case gets its own fresh store and seeds what it needs through the port itself
+//! ([`fixture::seed`]); cases must never assume anything about how an engine stores rows.
+
+pub mod directory;
+pub mod fixture;
+pub mod outbox;
+pub mod results;
+pub mod sheets;
+pub mod versions;
+
+/// One `#[tokio::test]` per store case. `$fresh` is an `async fn() -> Arc<dyn RecordStore>`
+/// returning a fresh, empty, migrated store of its own.
+#[macro_export]
+macro_rules! store_contract {
+    ($fresh:path) => {
+        $crate::store_contract!(@cases $fresh;
+            directory::ping_answers,
+            directory::institution_round_trips_and_updates,
+            directory::upserts_are_idempotent_and_update,
+            directory::missing_references_are_invalid,
+            directory::students_are_paged_in_matric_order,
+            directory::lookups_return_what_was_stored,
+            directory::roster_tells_known_from_registered,
+            directory::users_upsert_and_lookup,
+            directory::setting_or_init_keeps_the_first_value,
+            sheets::submit_sheet_is_idempotent_by_term_and_sha,
+            sheets::apply_stores_rows_errors_and_counts,
+            sheets::apply_is_idempotent_on_a_final_sheet,
+            versions::newer_sheet_versions_changed_scores,
+            versions::older_sheet_applied_late_is_superseded,
+            versions::rejected_sheet_applies_nothing,
+            versions::fail_sheet_marks_it_failed,
+            results::semester_results_follow_the_core,
+            results::workflow_moves_with_a_fresh_from_state,
+            results::workflow_race_has_one_winner,
+        );
+    };
+    (@cases $fresh:path; $($module:ident :: $case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::contract::store::$module::$case($fresh().await).await;
+            }
+        )*
+    };
+}
+
+/// One `#[tokio::test]` per outbox case, for stores whose jobs wait in an outbox for a relay.
+#[macro_export]
+macro_rules! outbox_contract {
+    ($fresh:path) => {
+        $crate::store_contract!(@cases $fresh;
+            outbox::submit_writes_exactly_one_outbox_entry,
+            outbox::outbox_is_oldest_first_and_done_removes,
+        );
+    };
+}

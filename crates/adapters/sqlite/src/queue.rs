@@ -1,0 +1,216 @@
+//! The embedded durable job queue: rows of the `jobs` table in the store's own file, so a
+//! job written with its sheet survives `kill -9` with it.
+//!
+//! `receive` leases a job atomically (one `UPDATE … RETURNING` that bumps the attempt and
+//! sets a fresh random lease token); a lease that runs out makes the job receivable again.
+//! `ack`, `retry` and `dead_letter` only act while the caller's lease token is still the
+//! job's: a worker whose lease expired must never remove or reschedule a job that another
+//! worker now holds, so it gets a Conflict instead.
+
+use crate::error::db;
+use crate::rows::get;
+use async_trait::async_trait;
+use eportal_core::jobs::Envelope;
+use eportal_ports::error::PortResult;
+use eportal_ports::{now_ms, Delivery, JobQueue, PortError, QueueStats};
+use sqlx::{SqliteConnection, SqlitePool};
+use std::time::Duration;
+
+/// A handle on one namespace (`queue` column) of the `jobs` table.
+#[derive(Clone)]
+pub struct SqliteQueue {
+    write: SqlitePool,
+    read: SqlitePool,
+    namespace: String,
+}
+
+impl std::fmt::Debug for SqliteQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteQueue")
+            .field("namespace", &self.namespace)
+            .finish()
+    }
+}
+
+/// Adds a ready job; used by `publish` and by `submit_sheet` inside its own transaction.
+pub(crate) async fn insert_job(
+    conn: &mut SqliteConnection,
+    namespace: &str,
+    payload: &str,
+    now: i64,
+) -> PortResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (queue, payload, state, attempt, available_at_ms, created_at_ms, \
+         updated_at_ms) VALUES (?1, ?2, 'ready', 0, ?3, ?3, ?3)",
+    )
+    .bind(namespace)
+    .bind(payload)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+    .map_err(db)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+impl SqliteQueue {
+    pub(crate) fn new(write: SqlitePool, read: SqlitePool, namespace: &str) -> Self {
+        SqliteQueue {
+            write,
+            read,
+            namespace: namespace.to_string(),
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    fn parse_tag(tag: &str) -> PortResult<(i64, &str)> {
+        tag.split_once(':')
+            .and_then(|(id, token)| Some((id.parse().ok()?, token)))
+            .ok_or_else(|| PortError::Invalid(format!("'{tag}' is not a delivery of this queue")))
+    }
+
+    /// Runs a lease-guarded statement (bound: ?1 id, ?2 namespace, ?3 token, then `more`);
+    /// Conflict if it touched nothing because the lease was lost.
+    async fn settle(
+        &self,
+        d: &Delivery,
+        sql: &str,
+        more: impl FnOnce(SqliteQuery<'_>) -> SqliteQuery<'_>,
+    ) -> PortResult<()> {
+        let (id, token) = Self::parse_tag(&d.tag)?;
+        let q = sqlx::query(sql).bind(id).bind(&self.namespace).bind(token);
+        let done = more(q).execute(&self.write).await.map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(PortError::Conflict(format!(
+                "job {id} is no longer leased to this worker (its lease ran out)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+#[async_trait]
+impl JobQueue for SqliteQueue {
+    async fn publish(&self, envelope: &Envelope) -> PortResult<()> {
+        let mut conn = self.write.acquire().await.map_err(db)?;
+        insert_job(&mut conn, &self.namespace, &envelope.to_json(), now_ms()).await
+    }
+
+    async fn receive(&self, lease: Duration) -> PortResult<Option<Delivery>> {
+        loop {
+            let now = now_ms();
+            let row = sqlx::query(
+                "UPDATE jobs SET state = 'leased', attempt = attempt + 1, \
+                 lease_token = lower(hex(randomblob(16))), lease_until_ms = ?2 + ?3, \
+                 updated_at_ms = ?2 \
+                 WHERE id = (SELECT id FROM jobs WHERE queue = ?1 AND \
+                   ((state = 'ready' AND available_at_ms <= ?2) \
+                    OR (state = 'leased' AND lease_until_ms <= ?2)) \
+                   ORDER BY id LIMIT 1) \
+                 RETURNING id, payload, attempt, lease_token",
+            )
+            .bind(&self.namespace)
+            .bind(now)
+            .bind(millis(lease))
+            .fetch_optional(&self.write)
+            .await
+            .map_err(db)?;
+            let Some(row) = row else { return Ok(None) };
+            let id: i64 = get(&row, "id")?;
+            let token: String = get(&row, "lease_token")?;
+            let attempt: i64 = get(&row, "attempt")?;
+            match Envelope::from_json(&get::<String>(&row, "payload")?) {
+                Ok(envelope) => {
+                    return Ok(Some(Delivery {
+                        tag: format!("{id}:{token}"),
+                        envelope,
+                        attempt: u32::try_from(attempt).unwrap_or(u32::MAX),
+                    }))
+                }
+                Err(why) => {
+                    // No worker can ever handle it: park it with the reason, take the next.
+                    tracing::warn!(job = id, error = %why, "dead-lettering an unreadable job");
+                    sqlx::query(
+                        "UPDATE jobs SET state = 'dead', last_error = ?2, lease_token = NULL, \
+                         lease_until_ms = NULL, updated_at_ms = ?3 WHERE id = ?1",
+                    )
+                    .bind(id)
+                    .bind(why)
+                    .bind(now)
+                    .execute(&self.write)
+                    .await
+                    .map_err(db)?;
+                }
+            }
+        }
+    }
+
+    async fn ack(&self, d: &Delivery) -> PortResult<()> {
+        self.settle(
+            d,
+            "DELETE FROM jobs WHERE id = ?1 AND queue = ?2 AND lease_token = ?3 \
+             AND state = 'leased'",
+            |q| q,
+        )
+        .await
+    }
+
+    async fn retry(&self, d: &Delivery, delay: Duration, error: &str) -> PortResult<()> {
+        let now = now_ms();
+        self.settle(
+            d,
+            "UPDATE jobs SET state = 'ready', available_at_ms = ?4, last_error = ?5, \
+             lease_token = NULL, lease_until_ms = NULL, updated_at_ms = ?6 \
+             WHERE id = ?1 AND queue = ?2 AND lease_token = ?3 AND state = 'leased'",
+            |q| {
+                q.bind(now.saturating_add(millis(delay)))
+                    .bind(error.to_string())
+                    .bind(now)
+            },
+        )
+        .await
+    }
+
+    async fn dead_letter(&self, d: &Delivery, error: &str) -> PortResult<()> {
+        self.settle(
+            d,
+            "UPDATE jobs SET state = 'dead', last_error = ?4, lease_token = NULL, \
+             lease_until_ms = NULL, updated_at_ms = ?5 \
+             WHERE id = ?1 AND queue = ?2 AND lease_token = ?3 AND state = 'leased'",
+            |q| q.bind(error.to_string()).bind(now_ms()),
+        )
+        .await
+    }
+
+    async fn stats(&self) -> PortResult<QueueStats> {
+        let row = sqlx::query(
+            "SELECT \
+               COALESCE(SUM((state = 'ready' AND available_at_ms <= ?2) \
+                         OR (state = 'leased' AND lease_until_ms <= ?2)), 0) AS ready, \
+               COALESCE(SUM(state = 'leased' AND lease_until_ms > ?2), 0) AS in_flight, \
+               COALESCE(SUM(state = 'ready' AND available_at_ms > ?2), 0) AS delayed, \
+               COALESCE(SUM(state = 'dead'), 0) AS dead \
+             FROM jobs WHERE queue = ?1",
+        )
+        .bind(&self.namespace)
+        .bind(now_ms())
+        .fetch_one(&self.read)
+        .await
+        .map_err(db)?;
+        let n = |c: &str| get::<i64>(&row, c).map(|v| v.max(0) as u64);
+        Ok(QueueStats {
+            ready: n("ready")?,
+            in_flight: n("in_flight")?,
+            delayed: n("delayed")?,
+            dead: n("dead")?,
+        })
+    }
+}

@@ -1,0 +1,223 @@
+//! Score-sheet submissions and their reports. `submit_sheet` writes the sheet and its job in
+//! one transaction: the `jobs` table is this deployment's queue *and* its outbox, so there is
+//! nothing to relay and `outbox_pending` is always empty. Applying a decision is `apply.rs`.
+
+use crate::error::db;
+use crate::rows::{get, small, term_of};
+use crate::{SqliteStore, DEFAULT_QUEUE};
+use async_trait::async_trait;
+use eportal_core::jobs::{Envelope, Job};
+use eportal_core::model::CourseTerm;
+use eportal_core::sheet::{RowError, RowErrorKind};
+use eportal_core::GradingPolicy;
+use eportal_ports::error::PortResult;
+use eportal_ports::{
+    now_ms, ApplyOutcome, NewSheet, PortError, SheetOutcome, SheetReport, SheetStatus,
+    SheetSummary, Sheets,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::SqliteConnection;
+
+pub(crate) const SHEET_COLUMNS: &str = "id, course_code, session, semester, sha256, size_bytes, \
+     filename, uploaded_by, uploaded_at_ms, status, rows_total, rows_accepted, rows_rejected, \
+     message, processed_at_ms, superseded_by";
+
+pub(crate) fn status(s: &str) -> PortResult<SheetStatus> {
+    SheetStatus::parse(s).ok_or_else(|| crate::error::corrupt("sheet status", s))
+}
+
+fn summary_of(row: &SqliteRow) -> PortResult<SheetSummary> {
+    Ok(SheetSummary {
+        id: get(row, "id")?,
+        term: term_of(row)?,
+        sha256: get(row, "sha256")?,
+        size_bytes: small("size_bytes", get(row, "size_bytes")?)?,
+        filename: get(row, "filename")?,
+        uploaded_by: get(row, "uploaded_by")?,
+        uploaded_at_ms: get(row, "uploaded_at_ms")?,
+        status: status(&get::<String>(row, "status")?)?,
+        rows_total: small("rows_total", get(row, "rows_total")?)?,
+        rows_accepted: small("rows_accepted", get(row, "rows_accepted")?)?,
+        rows_rejected: small("rows_rejected", get(row, "rows_rejected")?)?,
+        message: get(row, "message")?,
+        processed_at_ms: get(row, "processed_at_ms")?,
+        superseded_by: get(row, "superseded_by")?,
+    })
+}
+
+pub(crate) fn kind_str(kind: RowErrorKind) -> String {
+    match serde_json::to_value(kind) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{kind:?}"),
+    }
+}
+
+fn kind_of(s: String) -> PortResult<RowErrorKind> {
+    serde_json::from_value(serde_json::Value::String(s))
+        .map_err(|e| crate::error::corrupt("row error kind", e))
+}
+
+async fn find(
+    conn: &mut SqliteConnection,
+    term: &CourseTerm,
+    sha256: &str,
+) -> PortResult<Option<SheetSummary>> {
+    let sql = format!(
+        "SELECT {SHEET_COLUMNS} FROM sheets \
+         WHERE course_code = ?1 AND session = ?2 AND semester = ?3 AND sha256 = ?4"
+    );
+    let row = sqlx::query(&sql)
+        .bind(term.course_code.as_str())
+        .bind(term.session.start_year() as i64)
+        .bind(term.semester.number() as i64)
+        .bind(sha256)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    row.as_ref().map(summary_of).transpose()
+}
+
+#[async_trait]
+impl Sheets for SqliteStore {
+    async fn submit_sheet(
+        &self,
+        sheet: &NewSheet,
+        request_id: Option<&str>,
+    ) -> PortResult<(SheetSummary, bool)> {
+        let mut tx = self.begin().await?;
+        if let Some(existing) = find(&mut tx, &sheet.term, &sheet.sha256).await? {
+            return Ok((existing, false));
+        }
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM courses WHERE code = ?1")
+            .bind(sheet.term.course_code.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if known.is_none() {
+            return Err(PortError::Invalid(format!(
+                "course {} does not exist",
+                sheet.term.course_code
+            )));
+        }
+        let now = now_ms();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO sheets (course_code, session, semester, sha256, size_bytes, filename, \
+             uploaded_by, uploaded_at_ms, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued') \
+             RETURNING id",
+        )
+        .bind(sheet.term.course_code.as_str())
+        .bind(sheet.term.session.start_year() as i64)
+        .bind(sheet.term.semester.number() as i64)
+        .bind(&sheet.sha256)
+        .bind(i64::try_from(sheet.size_bytes).unwrap_or(i64::MAX))
+        .bind(&sheet.filename)
+        .bind(&sheet.uploaded_by)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let envelope = Envelope::new(
+            Job::ProcessSheet { sheet_id: id },
+            request_id.map(str::to_string),
+        );
+        crate::queue::insert_job(&mut tx, DEFAULT_QUEUE, &envelope.to_json(), now).await?;
+        let summary = find(&mut tx, &sheet.term, &sheet.sha256)
+            .await?
+            .ok_or_else(|| {
+                PortError::unavailable(crate::error::ENGINE, "inserted sheet vanished")
+            })?;
+        tx.commit().await.map_err(db)?;
+        Ok((summary, true))
+    }
+
+    async fn sheet(&self, id: i64) -> PortResult<Option<SheetReport>> {
+        let sql = format!("SELECT {SHEET_COLUMNS} FROM sheets WHERE id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else { return Ok(None) };
+        let errors = sqlx::query(
+            "SELECT row, matric, kind, message FROM sheet_row_errors \
+             WHERE sheet_id = ?1 ORDER BY row, id",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        let row_errors = errors
+            .iter()
+            .map(|r| {
+                Ok(RowError {
+                    row: small("row", get(r, "row")?)?,
+                    matric: get(r, "matric")?,
+                    kind: kind_of(get(r, "kind")?)?,
+                    message: get(r, "message")?,
+                })
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        Ok(Some(SheetReport {
+            sheet: summary_of(&row)?,
+            row_errors,
+        }))
+    }
+
+    async fn sheets_for(&self, term: &CourseTerm) -> PortResult<Vec<SheetSummary>> {
+        let sql = format!(
+            "SELECT {SHEET_COLUMNS} FROM sheets \
+             WHERE course_code = ?1 AND session = ?2 AND semester = ?3 ORDER BY id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(term.course_code.as_str())
+            .bind(term.session.start_year() as i64)
+            .bind(term.semester.number() as i64)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?;
+        rows.iter().map(summary_of).collect()
+    }
+
+    async fn apply_sheet(
+        &self,
+        sheet_id: i64,
+        outcome: &SheetOutcome,
+        policy: &GradingPolicy,
+    ) -> PortResult<ApplyOutcome> {
+        crate::apply::apply_sheet(self, sheet_id, outcome, policy).await
+    }
+
+    async fn fail_sheet(&self, sheet_id: i64, message: &str) -> PortResult<()> {
+        // Only a sheet still waiting can fail: a final sheet's outcome stands.
+        let found: Option<String> = sqlx::query_scalar("SELECT status FROM sheets WHERE id = ?1")
+            .bind(sheet_id)
+            .fetch_optional(&self.write)
+            .await
+            .map_err(db)?;
+        if found.is_none() {
+            return Err(PortError::NotFound(format!("sheet {sheet_id}")));
+        }
+        sqlx::query(
+            "UPDATE sheets SET status = 'failed', message = ?2, processed_at_ms = ?3 \
+             WHERE id = ?1 AND status = 'queued'",
+        )
+        .bind(sheet_id)
+        .bind(message)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await
+        .map(|_| ())
+        .map_err(db)
+    }
+
+    /// Always empty: submitted jobs are written straight into the `jobs` table, which is
+    /// this deployment's queue, in the sheet's own transaction.
+    async fn outbox_pending(&self, _limit: u32) -> PortResult<Vec<(i64, Envelope)>> {
+        Ok(Vec::new())
+    }
+
+    /// Nothing to mark: see [`Sheets::outbox_pending`].
+    async fn outbox_done(&self, _ids: &[i64]) -> PortResult<()> {
+        Ok(())
+    }
+}

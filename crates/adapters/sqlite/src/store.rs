@@ -1,0 +1,133 @@
+//! Opening the database: file creation, pragmas, the writer/reader pools, migrations.
+//! Every durable-write setting lives here (WAL + synchronous=NORMAL survives a process
+//! crash; foreign keys on), so no other module may open connections of its own.
+
+use crate::error::{db, ENGINE};
+use crate::queue::SqliteQueue;
+use eportal_ports::error::PortResult;
+use eportal_ports::{PortError, RecordStore};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The queue namespace that submitted sheets' jobs are written to.
+pub const DEFAULT_QUEUE: &str = "jobs";
+
+const READERS: u32 = 8;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    /// Exactly one connection: every write transaction queues here.
+    pub(crate) write: SqlitePool,
+    pub(crate) read: SqlitePool,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at a path or a `sqlite:` URL.
+    pub async fn connect(url_or_path: &str) -> PortResult<SqliteStore> {
+        if url_or_path.contains(":memory:") || url_or_path.contains("mode=memory") {
+            // The writer and reader pools would each get a private, empty database.
+            return Err(PortError::Invalid(format!(
+                "'{url_or_path}' is an in-memory database; the store needs a file path"
+            )));
+        }
+        let base = if url_or_path.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url_or_path).map_err(|e| {
+                PortError::Invalid(format!("'{url_or_path}' is not a SQLite URL: {e}"))
+            })?
+        } else {
+            if url_or_path.trim().is_empty() {
+                return Err(PortError::Invalid(
+                    "the SQLite database path is empty".into(),
+                ));
+            }
+            // A fresh deployment names a file in a directory that may not exist yet.
+            if let Some(dir) = std::path::Path::new(url_or_path).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        PortError::unavailable(
+                            ENGINE,
+                            format!("cannot create the directory of '{url_or_path}': {e}"),
+                        )
+                    })?;
+                }
+            }
+            SqliteConnectOptions::new().filename(url_or_path)
+        };
+        let opts = base
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let open_err = |e: sqlx::Error| {
+            PortError::unavailable(ENGINE, format!("cannot open '{url_or_path}': {e}"))
+        };
+        let write = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts.clone())
+            .await
+            .map_err(open_err)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts.pragma("query_only", "ON"))
+            .await
+            .map_err(open_err)?;
+        Ok(SqliteStore { write, read })
+    }
+
+    /// Brings the schema up to date; running it again on a current database does nothing.
+    pub async fn migrate(&self) -> PortResult<()> {
+        sqlx::migrate!("./migrations")
+            .run(&self.write)
+            .await
+            .map_err(|e| PortError::unavailable(ENGINE, format!("migration failed: {e}")))
+    }
+
+    /// The job queue of the default namespace, which [`eportal_ports::Sheets::submit_sheet`]
+    /// writes to.
+    pub fn queue(&self) -> SqliteQueue {
+        self.queue_named(DEFAULT_QUEUE)
+    }
+
+    /// A job queue on another namespace of the same `jobs` table.
+    pub fn queue_named(&self, namespace: &str) -> SqliteQueue {
+        SqliteQueue::new(self.write.clone(), self.read.clone(), namespace)
+    }
+
+    /// A write transaction that takes the write lock up front, so a transaction that reads
+    /// before it writes never fails when another process wrote in between.
+    pub(crate) async fn begin(&self) -> PortResult<Transaction<'static, Sqlite>> {
+        self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    }
+
+    /// Closes both pools (checkpointing the WAL).
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+#[async_trait::async_trait]
+impl RecordStore for SqliteStore {
+    async fn ping(&self) -> PortResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map(|_| ())
+            .map_err(db)
+    }
+}

@@ -1,0 +1,69 @@
+//! Sign-in accounts and deployment-wide settings. Password hashes are stored and returned
+//! as given; they must never appear in an error message or a log line.
+
+use crate::error::db;
+use crate::rows::{get, json_list, roles, roles_csv};
+use crate::SqliteStore;
+use async_trait::async_trait;
+use eportal_core::model::UserAccount;
+use eportal_ports::error::PortResult;
+use eportal_ports::Users;
+use serde_json::json;
+
+#[async_trait]
+impl Users for SqliteStore {
+    async fn upsert_users(&self, rows: &[UserAccount]) -> PortResult<u64> {
+        let json: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|u| {
+                json!([
+                    u.username,
+                    u.password_hash,
+                    u.display_name,
+                    roles_csv(&u.roles)
+                ])
+            })
+            .collect();
+        sqlx::query(
+            "INSERT INTO users (username, password_hash, display_name, roles) \
+             SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?1) WHERE true \
+             ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, \
+             display_name = excluded.display_name, roles = excluded.roles",
+        )
+        .bind(json_list(&json))
+        .execute(&self.write)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(db)
+    }
+
+    async fn user(&self, username: &str) -> PortResult<Option<UserAccount>> {
+        let row = sqlx::query(
+            "SELECT username, password_hash, display_name, roles FROM users WHERE username = ?1",
+        )
+        .bind(username)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(UserAccount {
+            username: get(&r, "username")?,
+            password_hash: get(&r, "password_hash")?,
+            display_name: get(&r, "display_name")?,
+            roles: roles(&get::<String>(&r, "roles")?)?,
+        }))
+    }
+
+    async fn setting_or_init(&self, key: &str, value: &str) -> PortResult<String> {
+        // The no-op update makes RETURNING give the stored value when the key exists.
+        sqlx::query_scalar(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = settings.value RETURNING value",
+        )
+        .bind(key)
+        .bind(value)
+        .fetch_one(&self.write)
+        .await
+        .map_err(db)
+    }
+}
