@@ -1,0 +1,141 @@
+//! The application's lifecycle: build the services from configuration, start the roles this
+//! process runs (HTTP portal, outbox relay, workers), and stop them gracefully. Tests use the
+//! same path with port 0 and their own data directory.
+
+use crate::config::Config;
+use crate::engines;
+use crate::services::auth::{new_token_key, TOKEN_KEY_SETTING};
+use crate::services::Services;
+use crate::telemetry::Metrics;
+use anyhow::Context;
+use eportal_core::GradingPolicy;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub struct App {
+    pub services: Services,
+}
+
+/// A started application.
+pub struct Running {
+    /// Where the portal listens (None for a worker-only process).
+    pub addr: Option<SocketAddr>,
+    pub services: Services,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl App {
+    /// Connects the engines (migrating the database) and loads the institution's policy.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        config.validate()?;
+        let ports = engines::connect(&config).await?;
+        Self::with_ports(config, ports).await
+    }
+
+    /// Builds the services over already-connected ports.
+    pub async fn with_ports(config: Config, ports: crate::services::Ports) -> anyhow::Result<App> {
+        let policy = match ports.store.institution().await? {
+            Some((_, p)) => p,
+            None => GradingPolicy::default(),
+        };
+        let key_hex = ports
+            .store
+            .setting_or_init(TOKEN_KEY_SETTING, &new_token_key())
+            .await?;
+        let key = hex::decode(key_hex.trim()).context("the stored token key is not hex")?;
+        let metrics = Arc::new(Metrics::new());
+        Ok(App {
+            services: Services::new(ports, config, policy, metrics, key),
+        })
+    }
+
+    /// Starts the roles of this process. `listener` overrides the configured address (tests
+    /// pass a listener bound to port 0).
+    pub async fn start(self, listener: Option<TcpListener>) -> anyhow::Result<Running> {
+        let services = self.services;
+        let role = services.config.role;
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut addr = None;
+        if role.runs_portal() {
+            let listener = match listener {
+                Some(l) => l,
+                None => TcpListener::bind(services.config.listen)
+                    .await
+                    .with_context(|| format!("EPORTAL_LISTEN: cannot listen on {}", services.config.listen))?,
+            };
+            addr = Some(listener.local_addr()?);
+            let router = crate::http::router(services.clone());
+            let mut s = stopped.clone();
+            tasks.spawn(async move {
+                let served = axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = s.wait_for(|v| *v).await;
+                })
+                .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "HTTP server stopped");
+                }
+            });
+            if services.ports.uses_outbox_relay {
+                let me = services.clone();
+                let s = stopped.clone();
+                tasks.spawn(async move { me.run_relay(s).await });
+            }
+        }
+        if role.runs_workers() {
+            let me = services.clone();
+            let s = stopped.clone();
+            tasks.spawn(async move { me.run_workers(s).await });
+        }
+        Ok(Running {
+            addr,
+            services,
+            stop,
+            tasks,
+        })
+    }
+}
+
+impl Running {
+    /// Stops every role and waits for in-flight work to finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Runs until Ctrl-C or SIGTERM, then shuts down gracefully.
+    pub async fn until_signalled(self) {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.shutdown().await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

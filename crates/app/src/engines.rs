@@ -1,0 +1,79 @@
+//! The composition root: turns the configured URLs into adapters behind the ports. This is
+//! the one place outside the adapter crates that names an engine. A wrong or unreachable URL
+//! fails here, at start, with a message naming the setting and the engine.
+
+use crate::config::{redact, Config, DatabaseKind};
+use crate::services::Ports;
+use anyhow::Context;
+use eportal_localfs::LocalBlobStore;
+use eportal_memory::MemoryCache;
+use eportal_postgres::PgStore;
+use eportal_rabbitmq::RabbitQueue;
+use eportal_redis::RedisCache;
+use eportal_sqlite::SqliteStore;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Connects every engine, runs the database migrations, and returns the ports.
+pub async fn connect(config: &Config) -> anyhow::Result<Ports> {
+    config.ensure_data_dir()?;
+    let blobs = LocalBlobStore::open(config.data_dir.join("sheets"))
+        .await
+        .with_context(|| {
+            format!(
+                "EPORTAL_DATA_DIR: cannot use {} for uploaded sheets",
+                config.data_dir.display()
+            )
+        })?;
+    let cache_url = config.cache_url.trim();
+    let cache: Arc<dyn eportal_ports::Cache> = if cache_url == "memory" {
+        Arc::new(MemoryCache::new(200_000))
+    } else {
+        Arc::new(
+            RedisCache::connect(cache_url, &config.cache_prefix, Duration::from_millis(250))
+                .await
+                .with_context(|| {
+                    format!("EPORTAL_CACHE_URL: cannot reach Redis at {}", redact(cache_url))
+                })?,
+        )
+    };
+    let (store, queue, uses_outbox_relay): (
+        Arc<dyn eportal_ports::RecordStore>,
+        Arc<dyn eportal_ports::JobQueue>,
+        bool,
+    ) = match config.database()? {
+        DatabaseKind::Sqlite(path) => {
+            let store = SqliteStore::connect(&path).await.with_context(|| {
+                format!("EPORTAL_DATABASE_URL: cannot open the SQLite database {path}")
+            })?;
+            store
+                .migrate()
+                .await
+                .with_context(|| format!("cannot migrate the SQLite database {path}"))?;
+            let queue = store.queue();
+            (Arc::new(store), Arc::new(queue), false)
+        }
+        DatabaseKind::Postgres(url) => {
+            let store = PgStore::connect(&url).await.with_context(|| {
+                format!("EPORTAL_DATABASE_URL: cannot reach PostgreSQL at {}", redact(&url))
+            })?;
+            store
+                .migrate()
+                .await
+                .context("cannot migrate the PostgreSQL database")?;
+            let q = config.queue_url.trim();
+            let prefetch = (config.worker.concurrency as u16).max(1);
+            let queue = RabbitQueue::connect(q, &config.queue_namespace, prefetch)
+                .await
+                .with_context(|| format!("EPORTAL_QUEUE_URL: cannot reach RabbitMQ at {}", redact(q)))?;
+            (Arc::new(store), Arc::new(queue), true)
+        }
+    };
+    Ok(Ports {
+        store,
+        queue,
+        cache,
+        blobs: Arc::new(blobs),
+        uses_outbox_relay,
+    })
+}

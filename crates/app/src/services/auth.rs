@@ -1,0 +1,227 @@
+//! Sign-in: argon2id password hashes and signed bearer tokens.
+//!
+//! argon2id is CPU-bound by design (tens of milliseconds per hash), so hashing runs on the
+//! blocking pool behind a semaphore sized to the cores given to it; when too many sign-ins
+//! wait, new ones are told to come back later instead of piling up (a login storm must not
+//! starve result reads). Tokens are HMAC-SHA256 signed and cheap to verify on every request;
+//! the signing key lives in the store, so every portal process accepts every other's tokens.
+//!
+//! Never log a password, a hash or a token.
+
+use super::{Principal, ServiceError, ServiceResult};
+use crate::config::AuthConfig;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Argon2, PasswordVerifier};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use eportal_core::Role;
+use eportal_ports::RecordStore;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// The settings key under which the token signing key is kept.
+pub const TOKEN_KEY_SETTING: &str = "auth.token_key";
+
+/// A hash verified when the username is unknown, so that answering "no such user" takes as
+/// long as "wrong password" and the two cannot be told apart.
+fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY
+        .get_or_init(|| hash_password_blocking("no account has this password"))
+        .clone()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    name: String,
+    roles: Vec<Role>,
+    /// Expiry, unix seconds.
+    exp: u64,
+}
+
+/// A signed-in session handed to the client.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: u64,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+}
+
+pub struct AuthService {
+    key: Vec<u8>,
+    ttl_secs: u64,
+    hashing: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A fresh random signing key (hex), stored once per deployment.
+pub fn new_token_key() -> String {
+    use rand::RngCore;
+    let mut k = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut k);
+    hex::encode(k)
+}
+
+/// Hashes a password with argon2id and a random salt (blocking: call off the async threads).
+pub fn hash_password_blocking(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters cannot fail")
+        .to_string()
+}
+
+fn verify_blocking(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(h) => Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Usernames as stored: `admin` in lower case, matric numbers and staff ids in upper case.
+pub fn normalise_username(u: &str) -> String {
+    let t = u.trim();
+    if t.eq_ignore_ascii_case("admin") {
+        "admin".into()
+    } else {
+        t.to_ascii_uppercase()
+    }
+}
+
+impl AuthService {
+    pub fn new(cfg: &AuthConfig, key: Vec<u8>) -> Self {
+        AuthService {
+            key,
+            ttl_secs: cfg.token_ttl_minutes * 60,
+            hashing: Arc::new(Semaphore::new(cfg.hash_concurrency)),
+            waiting: AtomicUsize::new(0),
+            max_waiting: cfg.max_waiting_logins,
+        }
+    }
+
+    /// Runs `f` on the blocking pool once a hashing slot is free, or refuses at once when
+    /// too many are already waiting.
+    async fn on_hash_pool<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> ServiceResult<T> {
+        let waiting = self.waiting.fetch_add(1, Ordering::SeqCst);
+        struct Leave<'a>(&'a AtomicUsize);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let _leave = Leave(&self.waiting);
+        if waiting >= self.max_waiting {
+            return Err(ServiceError::Overloaded {
+                message: "too many people are signing in right now; please try again in a few seconds".into(),
+                retry_after_secs: 2,
+            });
+        }
+        let _permit = self
+            .hashing
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ServiceError::Internal(e.into()))?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
+    }
+
+    /// Hashes a password on the bounded hashing pool.
+    pub async fn hash_password(&self, password: String) -> ServiceResult<String> {
+        self.on_hash_pool(move || hash_password_blocking(&password))
+            .await
+    }
+
+    /// Checks a username and password; the same error for an unknown user and a wrong
+    /// password.
+    pub async fn login(
+        &self,
+        store: &dyn RecordStore,
+        username: &str,
+        password: &str,
+    ) -> ServiceResult<Session> {
+        let username = normalise_username(username);
+        if username.is_empty() || password.is_empty() || password.len() > 1024 {
+            return Err(ServiceError::BadCredentials);
+        }
+        let user = store.user(&username).await?;
+        let phc = user.as_ref().map(|u| u.password_hash.clone());
+        let pw = password.to_string();
+        let ok = self
+            .on_hash_pool(move || verify_blocking(&pw, &phc.unwrap_or_else(dummy_hash)))
+            .await?;
+        match user {
+            Some(u) if ok => Ok(self.issue(&u.username, &u.display_name, &u.roles)),
+            _ => Err(ServiceError::BadCredentials),
+        }
+    }
+
+    /// Signs a token for an account.
+    pub fn issue(&self, username: &str, display_name: &str, roles: &[Role]) -> Session {
+        let exp = now_secs() + self.ttl_secs;
+        let claims = Claims {
+            sub: username.to_string(),
+            name: display_name.to_string(),
+            roles: roles.to_vec(),
+            exp,
+        };
+        let body = B64.encode(serde_json::to_vec(&claims).expect("claims serialise"));
+        let sig = B64.encode(self.sign(body.as_bytes()));
+        Session {
+            token: format!("{body}.{sig}"),
+            expires_at: exp,
+            username: username.to_string(),
+            display_name: display_name.to_string(),
+            roles: roles.to_vec(),
+        }
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length")
+    }
+
+    fn sign(&self, body: &[u8]) -> Vec<u8> {
+        let mut m = self.mac();
+        m.update(body);
+        m.finalize().into_bytes().to_vec()
+    }
+
+    /// The principal a token stands for, if it is genuine and unexpired.
+    pub fn verify(&self, token: &str) -> Option<Principal> {
+        let (body, sig) = token.trim().split_once('.')?;
+        let sig = B64.decode(sig).ok()?;
+        let mut m = self.mac();
+        m.update(body.as_bytes());
+        m.verify_slice(&sig).ok()?;
+        let claims: Claims = serde_json::from_slice(&B64.decode(body).ok()?).ok()?;
+        if claims.exp <= now_secs() {
+            return None;
+        }
+        Some(Principal {
+            username: claims.sub,
+            display_name: claims.name,
+            roles: claims.roles,
+        })
+    }
+}

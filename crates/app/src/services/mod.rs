@@ -1,0 +1,118 @@
+//! The services: use cases that orchestrate the academic core over the ports. Entrypoints
+//! (HTTP handlers, CLI commands, workers) call these and nothing below them; services never
+//! name an engine, only the ports in [`Ports`].
+
+pub mod auth;
+pub mod import;
+pub mod people;
+pub mod relay;
+pub mod results;
+pub mod sheets;
+pub mod worker;
+pub mod workflow;
+
+use crate::config::Config;
+use crate::telemetry::Metrics;
+use eportal_core::{GradingPolicy, Role};
+use eportal_ports::{BlobStore, Cache, JobQueue, PortError, RecordStore};
+use std::sync::Arc;
+
+/// The engines behind the ports, as chosen by configuration.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn RecordStore>,
+    pub queue: Arc<dyn JobQueue>,
+    pub cache: Arc<dyn Cache>,
+    pub blobs: Arc<dyn BlobStore>,
+    /// Whether jobs reach the queue through the store's outbox and a relay (PostgreSQL +
+    /// RabbitMQ); false when the store's job table is the queue itself (SQLite).
+    pub uses_outbox_relay: bool,
+}
+
+/// Everything a use case needs; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub ports: Ports,
+    pub config: Arc<Config>,
+    pub policy: Arc<GradingPolicy>,
+    pub metrics: Arc<Metrics>,
+    pub auth: Arc<auth::AuthService>,
+}
+
+/// Who is asking: the signed-in account and its roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Registry and review staff may read any student's results.
+    pub fn is_staff_reader(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|r| matches!(r, Role::Admin | Role::Hod | Role::Dean | Role::Senate))
+    }
+}
+
+/// Why a use case refused or failed, in words for the person who asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{message}")]
+    TooLarge { message: String },
+    #[error("{message}")]
+    UnsupportedMedia { message: String },
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("{message}")]
+    Overloaded { message: String, retry_after_secs: u64 },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<PortError> for ServiceError {
+    fn from(e: PortError) -> Self {
+        match e {
+            PortError::NotFound(what) => ServiceError::NotFound(format!("{what} not found")),
+            PortError::Conflict(m) => ServiceError::Conflict(m),
+            PortError::Invalid(m) => ServiceError::Invalid(m),
+            e @ PortError::Unavailable { .. } => ServiceError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl Services {
+    pub fn new(
+        ports: Ports,
+        config: Config,
+        policy: GradingPolicy,
+        metrics: Arc<Metrics>,
+        token_key: Vec<u8>,
+    ) -> Self {
+        let auth = Arc::new(auth::AuthService::new(&config.auth, token_key));
+        Services {
+            ports,
+            config: Arc::new(config),
+            policy: Arc::new(policy),
+            metrics,
+            auth,
+        }
+    }
+}

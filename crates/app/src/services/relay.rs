@@ -1,0 +1,57 @@
+//! The outbox relay (buffer mode, step 2), for deployments whose queue is a separate engine
+//! (PostgreSQL + RabbitMQ): moves jobs written in the store's outbox, in the same transaction
+//! as their sheet, onto the job queue. Any number of portal processes may run it: the store
+//! hands each pending entry to one relay at a time, and a relay that dies mid-way lets its
+//! claim expire so another picks the entries up. Delivery is at least once; workers are
+//! idempotent.
+
+use super::Services;
+use std::time::Duration;
+use tokio::sync::watch;
+
+impl Services {
+    /// Publishes pending outbox entries once; returns how many were handed to the queue.
+    pub async fn relay_once(&self) -> Result<usize, eportal_ports::PortError> {
+        let store = &self.ports.store;
+        let pending = store.outbox_pending(200).await?;
+        let mut done = Vec::with_capacity(pending.len());
+        let mut failed = None;
+        for (id, envelope) in &pending {
+            match self.ports.queue.publish(envelope).await {
+                Ok(()) => done.push(*id),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if !done.is_empty() {
+            store.outbox_done(&done).await?;
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(done.len()),
+        }
+    }
+
+    /// Runs the relay until `shutdown` turns true.
+    pub async fn run_relay(&self, mut shutdown: watch::Receiver<bool>) {
+        let idle = Duration::from_millis(self.config.worker.poll_ms);
+        while !*shutdown.borrow() {
+            let pause = match self.relay_once().await {
+                Ok(n) if n > 0 => None,
+                Ok(_) => Some(idle),
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox relay cannot publish; jobs stay in the outbox");
+                    Some(Duration::from_secs(1))
+                }
+            };
+            if let Some(p) = pause {
+                tokio::select! {
+                    _ = tokio::time::sleep(p) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Workers (buffer mode, step 3): take jobs from the queue, apply them in one transaction,
+//! acknowledge only after the commit. A job that fails for a passing reason (an engine is
+//! down) is retried with jittered exponential backoff; one that can never succeed, or that
+//! has used up its attempts, goes to the dead-letter place with the reason, and its sheet is
+//! marked failed so the lecturer is told.
+//!
+//! Every handler is idempotent: a job delivered twice (a worker died after committing but
+//! before acknowledging) finds its sheet already final and changes nothing.
+
+use super::{ServiceError, Services};
+use eportal_core::jobs::Job;
+use eportal_core::sheet::{self, SheetLimits};
+use eportal_ports::{ApplyOutcome, Delivery, PortError, SheetOutcome};
+use rand::Rng;
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+/// Why a job did not complete.
+#[derive(Debug)]
+pub enum JobFailure {
+    /// May succeed later (an engine was unavailable): retry.
+    Transient(String),
+    /// Will never succeed: dead-letter now.
+    Permanent(String),
+}
+
+impl From<PortError> for JobFailure {
+    fn from(e: PortError) -> Self {
+        if e.is_transient() {
+            JobFailure::Transient(e.to_string())
+        } else {
+            JobFailure::Permanent(e.to_string())
+        }
+    }
+}
+
+impl Services {
+    /// Runs `worker.concurrency` job loops until `shutdown` turns true.
+    pub async fn run_workers(&self, shutdown: watch::Receiver<bool>) {
+        let mut set = tokio::task::JoinSet::new();
+        for n in 0..self.config.worker.concurrency {
+            let me = self.clone();
+            let stop = shutdown.clone();
+            set.spawn(async move { me.worker_loop(n, stop).await });
+        }
+        while set.join_next().await.is_some() {}
+    }
+
+    async fn worker_loop(&self, n: usize, mut shutdown: watch::Receiver<bool>) {
+        let lease = Duration::from_millis(self.config.worker.lease_ms);
+        let idle = Duration::from_millis(self.config.worker.poll_ms);
+        tracing::debug!(worker = n, "worker started");
+        while !*shutdown.borrow() {
+            let pause = match self.ports.queue.receive(lease).await {
+                Ok(Some(d)) => {
+                    self.run_delivery(&d).await;
+                    None
+                }
+                Ok(None) => Some(idle),
+                Err(e) => {
+                    tracing::warn!(worker = n, error = %e, "cannot take jobs from the queue");
+                    Some(idle.max(Duration::from_secs(1)))
+                }
+            };
+            if let Some(p) = pause {
+                tokio::select! {
+                    _ = tokio::time::sleep(p) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+        tracing::debug!(worker = n, "worker stopped");
+    }
+
+    /// Handles one delivery and settles it with the queue (ack, retry or dead-letter).
+    pub async fn run_delivery(&self, d: &Delivery) {
+        let span = tracing::info_span!(
+            "job",
+            tag = %d.tag,
+            attempt = d.attempt,
+            request_id = d.envelope.request_id.as_deref().unwrap_or("-")
+        );
+        async {
+            let queue = &self.ports.queue;
+            let result = self.handle_job(&d.envelope.job).await;
+            let settled = match result {
+                Ok(()) => {
+                    self.metrics.jobs.with_label_values(&["done"]).inc();
+                    queue.ack(d).await
+                }
+                Err(JobFailure::Transient(why)) => {
+                    let jitter = rand::thread_rng().gen_range(0..=1000u16);
+                    match self.config.worker.retry.delay(d.attempt, jitter) {
+                        Some(delay) => {
+                            tracing::warn!(error = %why, delay_ms = delay.as_millis() as u64, "job failed; will retry");
+                            self.metrics.jobs.with_label_values(&["retried"]).inc();
+                            queue.retry(d, delay, &why).await
+                        }
+                        None => self.give_up(d, &format!("gave up after {} attempts: {why}", d.attempt)).await,
+                    }
+                }
+                Err(JobFailure::Permanent(why)) => self.give_up(d, &why).await,
+            };
+            if let Err(e) = settled {
+                // The lease runs out and the job comes back: handlers are idempotent.
+                tracing::warn!(error = %e, "could not settle the job with the queue; it will be redelivered");
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn give_up(&self, d: &Delivery, why: &str) -> Result<(), PortError> {
+        tracing::error!(error = %why, "job dead-lettered");
+        self.metrics.jobs.with_label_values(&["dead"]).inc();
+        let Job::ProcessSheet { sheet_id } = d.envelope.job;
+        if let Err(e) = self.ports.store.fail_sheet(sheet_id, why).await {
+            tracing::warn!(sheet_id, error = %e, "could not mark the sheet failed");
+        } else {
+            self.metrics.sheets.with_label_values(&["failed"]).inc();
+        }
+        self.ports.queue.dead_letter(d, why).await
+    }
+
+    async fn handle_job(&self, job: &Job) -> Result<(), JobFailure> {
+        match job {
+            Job::ProcessSheet { sheet_id } => self.process_sheet(*sheet_id).await,
+        }
+    }
+
+    /// Parses, validates and applies one sheet. Idempotent.
+    pub async fn process_sheet(&self, sheet_id: i64) -> Result<(), JobFailure> {
+        let store = &self.ports.store;
+        let Some(report) = store.sheet(sheet_id).await? else {
+            return Err(JobFailure::Permanent(format!(
+                "score sheet {sheet_id} does not exist"
+            )));
+        };
+        let summary = report.sheet;
+        if summary.status.is_final() {
+            tracing::info!(sheet_id, status = summary.status.as_str(), "sheet already final; nothing to do");
+            return Ok(());
+        }
+        let bytes = self.ports.blobs.get(&summary.sha256).await?.ok_or_else(|| {
+            JobFailure::Permanent(format!(
+                "the uploaded file of sheet {sheet_id} ({}) is missing from storage",
+                summary.sha256
+            ))
+        })?;
+        let limits = SheetLimits {
+            max_bytes: self.config.limits.max_upload_bytes,
+            max_rows: self.config.limits.max_sheet_rows,
+        };
+        let policy = self.policy.clone();
+        let outcome = match sheet::parse(&bytes, &limits) {
+            Err(e) => SheetOutcome::Rejected {
+                message: e.to_string(),
+            },
+            Ok(parsed) => {
+                let matrics = parsed.matric_numbers();
+                let roster = store.roster(&summary.term, &matrics).await?;
+                let judged = sheet::validate(&parsed, &roster, &policy);
+                SheetOutcome::Judged {
+                    accepted: judged.accepted,
+                    rejected: judged.rejected,
+                }
+            }
+        };
+        let applied = store.apply_sheet(sheet_id, &outcome, &policy).await?;
+        match (&applied, &outcome) {
+            (ApplyOutcome::Applied { affected }, SheetOutcome::Judged { accepted, rejected }) => {
+                self.metrics
+                    .sheet_rows
+                    .with_label_values(&["accepted"])
+                    .inc_by(accepted.len() as u64);
+                self.metrics
+                    .sheet_rows
+                    .with_label_values(&["rejected"])
+                    .inc_by(rejected.len() as u64);
+                self.metrics.sheets.with_label_values(&["processed"]).inc();
+                self.forget_results(affected).await;
+                tracing::info!(
+                    sheet_id,
+                    accepted = accepted.len(),
+                    rejected = rejected.len(),
+                    "sheet applied"
+                );
+            }
+            (ApplyOutcome::Applied { .. }, SheetOutcome::Rejected { message }) => {
+                self.metrics.sheets.with_label_values(&["rejected"]).inc();
+                tracing::info!(sheet_id, reason = %message, "sheet rejected as a whole");
+            }
+            (ApplyOutcome::SupersededAlready { by }, _) => {
+                self.metrics.sheets.with_label_values(&["superseded"]).inc();
+                tracing::info!(sheet_id, by, "a newer sheet was applied first; this one is superseded");
+            }
+            (ApplyOutcome::AlreadyFinal { status }, _) => {
+                tracing::info!(sheet_id, status = status.as_str(), "sheet became final meanwhile");
+            }
+        }
+        Ok(())
+    }
+}
+
+impl From<ServiceError> for JobFailure {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Unavailable(m) => JobFailure::Transient(m),
+            other => JobFailure::Permanent(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The approval workflow of course results: who may move a result on, for which course.
+//! The state machine itself is the core's ([`eportal_core::workflow`]); this adds the scope
+//! of each role — the lecturer allocated to the course submits, the HOD of the course's
+//! department and the dean of its faculty review, senate approves and publishes — and the
+//! effects of publishing (students' cached results refreshed).
+
+use super::{Principal, ServiceError, ServiceResult, Services};
+use eportal_core::model::{CourseRecord, CourseTerm};
+use eportal_core::workflow::{self, Action, WorkflowError, WorkflowState};
+use eportal_core::Role;
+use eportal_ports::store::CourseResultState;
+use serde::Serialize;
+
+/// A course result as a reviewer sees it: its state and every student's current record.
+#[derive(Debug, Clone, Serialize)]
+pub struct CourseResultDetail {
+    #[serde(flatten)]
+    pub state: CourseResultState,
+    pub records: Vec<CourseRecord>,
+}
+
+impl Services {
+    /// Whether `who` acts on this course in the capacity of `role` (not only holds the role).
+    async fn in_scope(&self, who: &Principal, role: Role, term: &CourseTerm) -> ServiceResult<bool> {
+        let store = &self.ports.store;
+        if !who.has(role) {
+            return Ok(false);
+        }
+        match role {
+            Role::Senate | Role::Admin => Ok(true),
+            Role::Lecturer => Ok(store.allocations(term).await?.contains(&who.username)),
+            Role::Hod | Role::Dean => {
+                let (Some(staff), Some(course)) = (
+                    store.staff(&who.username).await?,
+                    store.course(&term.course_code).await?,
+                ) else {
+                    return Ok(false);
+                };
+                if role == Role::Hod {
+                    return Ok(staff.department_code == course.department_code);
+                }
+                let depts = store.departments().await?;
+                let faculty_of = |code: &str| {
+                    depts
+                        .iter()
+                        .find(|d| d.code == code)
+                        .map(|d| d.faculty_code.clone())
+                };
+                Ok(faculty_of(&staff.department_code).is_some()
+                    && faculty_of(&staff.department_code) == faculty_of(&course.department_code))
+            }
+            Role::Student => Ok(false),
+        }
+    }
+
+    /// Applies a workflow action to a course result on behalf of `who`.
+    pub async fn course_action(
+        &self,
+        who: &Principal,
+        term: &CourseTerm,
+        action: Action,
+    ) -> ServiceResult<CourseResultState> {
+        let store = &self.ports.store;
+        if store.course(&term.course_code).await?.is_none() {
+            return Err(ServiceError::NotFound(format!(
+                "course {} does not exist",
+                term.course_code
+            )));
+        }
+        let current = store.course_result(term).await?;
+        // The roles `who` holds *for this course*: a lecturer who is HOD of another
+        // department is not HOD here.
+        let mut roles = Vec::new();
+        for r in &who.roles {
+            if self.in_scope(who, *r, term).await? {
+                roles.push(*r);
+            }
+        }
+        let to = workflow::next(current.state, &action, &roles).map_err(|e| match e {
+            WorkflowError::NotAllowedNow { .. } => ServiceError::Conflict(e.to_string()),
+            WorkflowError::WrongRole { .. } => ServiceError::Forbidden(format!(
+                "{e} (for {}: the lecturer allocated to it, the HOD of its department, the dean of its faculty, or senate)",
+                term.course_code
+            )),
+            WorkflowError::MissingReason => ServiceError::Invalid(e.to_string()),
+        })?;
+        if action == Action::Submit && store.sheets_for(term).await?.iter().all(|s| s.status != eportal_ports::SheetStatus::Processed) {
+            return Err(ServiceError::Conflict(format!(
+                "{} has no processed score sheet for {} {} semester yet; upload one first",
+                term.course_code, term.session, term.semester
+            )));
+        }
+        let reason = match &action {
+            Action::Return { reason } => Some(reason.trim()),
+            _ => None,
+        };
+        let state = store
+            .transition(term, current.state, to, &who.username, reason)
+            .await?;
+        tracing::info!(
+            course = %term.course_code,
+            session = %term.session,
+            semester = %term.semester,
+            from = current.state.as_str(),
+            to = to.as_str(),
+            by = %who.username,
+            "course result moved"
+        );
+        if to == WorkflowState::Published {
+            self.after_publish(term).await;
+        }
+        Ok(state)
+    }
+
+    /// Students now see the course: drop their cached results and warm them again in the
+    /// background so the first reads after publication are hits.
+    async fn after_publish(&self, term: &CourseTerm) {
+        let students = match self.ports.store.registered(term).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list students to refresh after publishing");
+                return;
+            }
+        };
+        self.forget_results(&students).await;
+        let me = self.clone();
+        tokio::spawn(async move {
+            let warmer = Principal {
+                username: "cache-warmer".into(),
+                display_name: "cache warmer".into(),
+                roles: vec![Role::Admin],
+            };
+            for m in students {
+                if let Err(e) = me.student_results(&warmer, &m).await {
+                    tracing::debug!(matric = %m, error = %e, "cache warm-up skipped a student");
+                }
+            }
+        });
+    }
+
+    /// A course result with its records, for its lecturer and reviewers.
+    pub async fn course_result_detail(
+        &self,
+        who: &Principal,
+        term: &CourseTerm,
+    ) -> ServiceResult<CourseResultDetail> {
+        let mut allowed = who.is_staff_reader();
+        if !allowed && who.has(Role::Lecturer) {
+            allowed = self.in_scope(who, Role::Lecturer, term).await?;
+        }
+        if !allowed {
+            return Err(ServiceError::Forbidden(
+                "only the course's lecturer and reviewers may see this course result".into(),
+            ));
+        }
+        let store = &self.ports.store;
+        Ok(CourseResultDetail {
+            state: store.course_result(term).await?,
+            records: store.course_records(term).await?,
+        })
+    }
+}

@@ -1,0 +1,131 @@
+//! Telemetry in one place: structured logs (`tracing`, text or JSON) and the Prometheus
+//! metrics every part of eportal reports to. Series are named `eportal_…`.
+
+use crate::config::LogFormat;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use tracing_subscriber::EnvFilter;
+
+/// Starts logging once per process; `RUST_LOG` overrides the default level (`info`).
+pub fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,lapin=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub http_refused: IntCounterVec,
+    pub queue_depth: IntGaugeVec,
+    pub jobs: IntCounterVec,
+    pub sheet_rows: IntCounterVec,
+    pub sheets: IntCounterVec,
+    pub logins: IntCounterVec,
+    pub cache: IntCounterVec,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(c.clone())).expect("metric registered once");
+    c
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let r = Registry::new();
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "eportal_http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            &["method", "route"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(http_duration.clone()))
+            .expect("metric registered once");
+        let queue_depth = IntGaugeVec::new(
+            Opts::new(
+                "eportal_queue_depth",
+                "Jobs in the queue by state (ready, in_flight, delayed, dead)",
+            ),
+            &["state"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(queue_depth.clone()))
+            .expect("metric registered once");
+        Metrics {
+            http_requests: counter(
+                &r,
+                "eportal_http_requests_total",
+                "HTTP requests by route and status",
+                &["method", "route", "status"],
+            ),
+            http_duration,
+            http_refused: counter(
+                &r,
+                "eportal_http_refused_total",
+                "Requests refused before handling, by reason (overload, rate_limit, timeout)",
+                &["reason"],
+            ),
+            queue_depth,
+            jobs: counter(
+                &r,
+                "eportal_jobs_total",
+                "Jobs handled by workers, by outcome (done, retried, dead)",
+                &["outcome"],
+            ),
+            sheet_rows: counter(
+                &r,
+                "eportal_sheet_rows_total",
+                "Score-sheet rows judged, by outcome (accepted, rejected)",
+                &["outcome"],
+            ),
+            sheets: counter(
+                &r,
+                "eportal_sheets_total",
+                "Score sheets by event (uploaded, duplicate, processed, rejected, superseded, failed)",
+                &["event"],
+            ),
+            logins: counter(
+                &r,
+                "eportal_logins_total",
+                "Sign-in attempts by outcome (ok, bad_credentials, overloaded)",
+                &["outcome"],
+            ),
+            cache: counter(
+                &r,
+                "eportal_cache_total",
+                "Results cache lookups by outcome (hit, miss, error)",
+                &["outcome"],
+            ),
+            registry: r,
+        }
+    }
+
+    /// The Prometheus text exposition of every series.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding cannot fail");
+        String::from_utf8(buf).expect("prometheus text is UTF-8")
+    }
+}
