@@ -231,7 +231,8 @@ pub trait Results: Send + Sync {
 pub struct CourseResultState {
     pub term: CourseTerm,
     pub state: WorkflowState,
-    /// The reason given when the result was last returned.
+    /// The reason given with the latest transition (only a return carries one, so this is
+    /// set while the result is returned and cleared when it moves on).
     pub reason: Option<String>,
     pub updated_by: Option<String>,
     pub updated_at_ms: i64,

@@ -1,0 +1,392 @@
+//! Applying a worker's decision about a sheet, in one transaction.
+//!
+//! The current scores of a course term are the accepted rows of its latest (highest id)
+//! processed sheet. Applies of the same term are serialised by a transaction-scoped advisory
+//! lock on the term, so two workers can never interleave their writes; a sheet older than
+//! the term's processed one is superseded without touching any score. A score gets a new
+//! version only when its value changed; versions are unique by constraint.
+//!
+//! Must never apply anything from a sheet that is already final (a redelivered job), and
+//! never leave a term with two processed sheets.
+
+use crate::convert::kind_name;
+use crate::error::db;
+use crate::results::recompute;
+use crate::PgStore;
+use eportal_core::sheet::{AcceptedRow, RowError};
+use eportal_core::{GradingPolicy, MatricNo};
+use eportal_ports::error::PortResult;
+use eportal_ports::{now_ms, ApplyOutcome, PortError, SheetOutcome};
+use sqlx::{PgConnection, Row};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub(crate) async fn apply(
+    store: &PgStore,
+    sheet_id: i64,
+    outcome: &SheetOutcome,
+    policy: &GradingPolicy,
+) -> PortResult<ApplyOutcome> {
+    let mut tx = store.pool.begin().await.map_err(db)?;
+    let Some(row) = sqlx::query("SELECT course_code, session, semester FROM sheets WHERE id = $1")
+        .bind(sheet_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+    else {
+        return Err(PortError::NotFound(format!("sheet {sheet_id}")));
+    };
+    let code: String = row.try_get("course_code").map_err(db)?;
+    let session: i32 = row.try_get("session").map_err(db)?;
+    let semester: i32 = row.try_get("semester").map_err(db)?;
+    let term = Term {
+        code,
+        session,
+        semester,
+    };
+
+    // The term lock first, then the sheet: every apply takes them in this order.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!(
+            "eportal/term/{}/{}/{}",
+            term.code, term.session, term.semester
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    let status: String = sqlx::query_scalar("SELECT status FROM sheets WHERE id = $1 FOR UPDATE")
+        .bind(sheet_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+    let status = crate::convert::status(&status)?;
+    if status.is_final() {
+        return Ok(ApplyOutcome::AlreadyFinal { status });
+    }
+
+    // A newer sheet of the term already applied: this one replaces nothing, whatever it says.
+    let newer: Option<i64> = sqlx::query_scalar(
+        "SELECT max(id) FROM sheets WHERE course_code = $1 AND session = $2 AND semester = $3 \
+         AND status = 'processed' AND id > $4",
+    )
+    .bind(&term.code)
+    .bind(term.session)
+    .bind(term.semester)
+    .bind(sheet_id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db)?;
+    let result = match (newer, outcome) {
+        (Some(by), _) => {
+            sqlx::query(
+                "UPDATE sheets SET status = 'superseded', superseded_by = $2, \
+                 processed_at_ms = $3 WHERE id = $1",
+            )
+            .bind(sheet_id)
+            .bind(by)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            ApplyOutcome::SupersededAlready { by }
+        }
+        (None, SheetOutcome::Rejected { message }) => {
+            sqlx::query(
+                "UPDATE sheets SET status = 'rejected', message = $2, processed_at_ms = $3 \
+                 WHERE id = $1",
+            )
+            .bind(sheet_id)
+            .bind(message)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            ApplyOutcome::Applied {
+                affected: Vec::new(),
+            }
+        }
+        (None, SheetOutcome::Judged { accepted, rejected }) => {
+            judged(&mut tx, &term, sheet_id, accepted, rejected, policy).await?
+        }
+    };
+    tx.commit().await.map_err(db)?;
+    Ok(result)
+}
+
+struct Term {
+    code: String,
+    session: i32,
+    semester: i32,
+}
+
+/// A score's value, as compared to decide whether it changed.
+#[derive(PartialEq, Eq)]
+struct Value {
+    ca: i32,
+    exam: i32,
+    total: i32,
+    grade: String,
+    points: i32,
+}
+
+impl Value {
+    fn of(r: &AcceptedRow) -> Value {
+        Value {
+            ca: i32::from(r.ca.tenths()),
+            exam: i32::from(r.exam.tenths()),
+            total: i32::from(r.total.tenths()),
+            grade: r.grade.clone(),
+            points: i32::from(r.points),
+        }
+    }
+}
+
+async fn judged(
+    conn: &mut PgConnection,
+    term: &Term,
+    sheet_id: i64,
+    accepted: &[AcceptedRow],
+    rejected: &[RowError],
+    policy: &GradingPolicy,
+) -> PortResult<ApplyOutcome> {
+    let counts = (
+        accepted.len() + rejected.len(),
+        accepted.len(),
+        rejected.len(),
+    );
+    // A matric twice on one sheet should have been rejected as a duplicate; if not, the
+    // later row wins, as it would for a person reading the sheet top to bottom.
+    let mut rows: BTreeMap<&str, &AcceptedRow> = BTreeMap::new();
+    for r in accepted {
+        rows.insert(r.matric.as_str(), r);
+    }
+
+    sqlx::query(
+        "UPDATE sheets SET status = 'superseded', superseded_by = $4 WHERE course_code = $1 \
+         AND session = $2 AND semester = $3 AND status = 'processed' AND id < $4",
+    )
+    .bind(&term.code)
+    .bind(term.session)
+    .bind(term.semester)
+    .bind(sheet_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+
+    let current = current_values(conn, term).await?;
+    let latest = latest_versions(conn, term).await?;
+    let mut new_versions: Vec<(&AcceptedRow, i32)> = Vec::new();
+    let mut affected: BTreeSet<String> = BTreeSet::new();
+    for (matric, row) in &rows {
+        if current.get(*matric) == Some(&Value::of(row)) {
+            continue;
+        }
+        // Versions continue from the student's history, also after a drop and a re-add.
+        new_versions.push((row, latest.get(*matric).map_or(1, |v| v + 1)));
+        affected.insert(matric.to_string());
+    }
+    let removed: Vec<String> = current
+        .keys()
+        .filter(|m| !rows.contains_key(m.as_str()))
+        .cloned()
+        .collect();
+    affected.extend(removed.iter().cloned());
+
+    write_scores(conn, term, sheet_id, &new_versions).await?;
+    drop_current(conn, term, &removed).await?;
+    insert_row_errors(conn, sheet_id, rejected).await?;
+
+    sqlx::query(
+        "UPDATE sheets SET status = 'processed', rows_total = $2, rows_accepted = $3, \
+         rows_rejected = $4, message = NULL, processed_at_ms = $5 WHERE id = $1",
+    )
+    .bind(sheet_id)
+    .bind(count(counts.0)?)
+    .bind(count(counts.1)?)
+    .bind(count(counts.2)?)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+
+    let affected: Vec<String> = affected.into_iter().collect();
+    recompute(conn, &affected, policy).await?;
+    let affected = affected
+        .iter()
+        .map(|m| crate::convert::matric(m))
+        .collect::<PortResult<Vec<MatricNo>>>()?;
+    Ok(ApplyOutcome::Applied { affected })
+}
+
+fn count(n: usize) -> PortResult<i32> {
+    i32::try_from(n).map_err(|_| PortError::Invalid(format!("a sheet of {n} rows is too large")))
+}
+
+/// The term's current scores, by matric number.
+async fn current_values(
+    conn: &mut PgConnection,
+    term: &Term,
+) -> PortResult<BTreeMap<String, Value>> {
+    let rows = sqlx::query(
+        "SELECT matric_no, ca, exam, total, grade, points FROM current_scores \
+         WHERE course_code = $1 AND session = $2 AND semester = $3",
+    )
+    .bind(&term.code)
+    .bind(term.session)
+    .bind(term.semester)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let mut out = BTreeMap::new();
+    for r in &rows {
+        let value = Value {
+            ca: r.try_get("ca").map_err(db)?,
+            exam: r.try_get("exam").map_err(db)?,
+            total: r.try_get("total").map_err(db)?,
+            grade: r.try_get("grade").map_err(db)?,
+            points: r.try_get("points").map_err(db)?,
+        };
+        out.insert(r.try_get::<String, _>("matric_no").map_err(db)?, value);
+    }
+    Ok(out)
+}
+
+/// The highest version each student's score in the term has had, current or not.
+async fn latest_versions(
+    conn: &mut PgConnection,
+    term: &Term,
+) -> PortResult<BTreeMap<String, i32>> {
+    let rows: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT matric_no, max(version) FROM score_versions \
+         WHERE course_code = $1 AND session = $2 AND semester = $3 GROUP BY matric_no",
+    )
+    .bind(&term.code)
+    .bind(term.session)
+    .bind(term.semester)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Records the new versions and makes them the current scores, one statement each.
+async fn write_scores(
+    conn: &mut PgConnection,
+    term: &Term,
+    sheet_id: i64,
+    rows: &[(&AcceptedRow, i32)],
+) -> PortResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let matric: Vec<&str> = rows.iter().map(|(r, _)| r.matric.as_str()).collect();
+    let version: Vec<i32> = rows.iter().map(|(_, v)| *v).collect();
+    let ca: Vec<i32> = rows.iter().map(|(r, _)| i32::from(r.ca.tenths())).collect();
+    let exam: Vec<i32> = rows
+        .iter()
+        .map(|(r, _)| i32::from(r.exam.tenths()))
+        .collect();
+    let total: Vec<i32> = rows
+        .iter()
+        .map(|(r, _)| i32::from(r.total.tenths()))
+        .collect();
+    let grade: Vec<&str> = rows.iter().map(|(r, _)| r.grade.as_str()).collect();
+    let points: Vec<i32> = rows.iter().map(|(r, _)| i32::from(r.points)).collect();
+    let values = "FROM UNNEST($5::text[], $6::int4[], $7::int4[], $8::int4[], $9::int4[], \
+                  $10::text[], $11::int4[]) AS x(m, v, c, e, t, g, p)";
+    let history = format!(
+        "INSERT INTO score_versions (course_code, session, semester, matric_no, version, ca, \
+         exam, total, grade, points, sheet_id, recorded_at_ms) \
+         SELECT $1, $2, $3, m, v, c, e, t, g, p, $4, $12 {values}"
+    );
+    let current = format!(
+        "INSERT INTO current_scores (course_code, session, semester, matric_no, version, ca, \
+         exam, total, grade, points, sheet_id) \
+         SELECT $1, $2, $3, m, v, c, e, t, g, p, $4 {values} \
+         ON CONFLICT (course_code, session, semester, matric_no) DO UPDATE SET \
+         version = EXCLUDED.version, ca = EXCLUDED.ca, exam = EXCLUDED.exam, \
+         total = EXCLUDED.total, grade = EXCLUDED.grade, points = EXCLUDED.points, \
+         sheet_id = EXCLUDED.sheet_id"
+    );
+    let with_rows = |sql| {
+        sqlx::query(sql)
+            .bind(&term.code)
+            .bind(term.session)
+            .bind(term.semester)
+            .bind(sheet_id)
+            .bind(&matric)
+            .bind(&version)
+            .bind(&ca)
+            .bind(&exam)
+            .bind(&total)
+            .bind(&grade)
+            .bind(&points)
+    };
+    let unknown_student = |e| match db(e) {
+        PortError::Invalid(_) => {
+            PortError::Invalid("the sheet's accepted rows name a student who does not exist".into())
+        }
+        other => other,
+    };
+    with_rows(&history)
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await
+        .map_err(unknown_student)?;
+    with_rows(&current)
+        .execute(&mut *conn)
+        .await
+        .map_err(unknown_student)?;
+    Ok(())
+}
+
+/// Students left off the applied sheet lose their current score (its history stays).
+async fn drop_current(conn: &mut PgConnection, term: &Term, removed: &[String]) -> PortResult<()> {
+    if removed.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "DELETE FROM current_scores WHERE course_code = $1 AND session = $2 \
+         AND semester = $3 AND matric_no = ANY($4::text[])",
+    )
+    .bind(&term.code)
+    .bind(term.session)
+    .bind(term.semester)
+    .bind(removed)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+async fn insert_row_errors(
+    conn: &mut PgConnection,
+    sheet_id: i64,
+    errors: &[RowError],
+) -> PortResult<()> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let ordinal: Vec<i32> = (0..errors.len()).map(count).collect::<PortResult<_>>()?;
+    let row_no: Vec<i64> = errors
+        .iter()
+        .map(|e| i64::try_from(e.row).unwrap_or(i64::MAX))
+        .collect();
+    let matric: Vec<Option<&str>> = errors.iter().map(|e| e.matric.as_deref()).collect();
+    let kind: Vec<String> = errors.iter().map(|e| kind_name(e.kind)).collect();
+    let message: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO row_errors (sheet_id, ordinal, row_no, matric, kind, message) \
+         SELECT $1, o, r, m, k, t FROM UNNEST($2::int4[], $3::int8[], $4::text[], $5::text[], \
+         $6::text[]) AS x(o, r, m, k, t)",
+    )
+    .bind(sheet_id)
+    .bind(ordinal)
+    .bind(row_no)
+    .bind(matric)
+    .bind(kind)
+    .bind(message)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}

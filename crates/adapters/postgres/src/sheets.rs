@@ -1,0 +1,166 @@
+//! Uploaded score sheets: recording an upload together with its processing job, reading
+//! sheets and their row errors back, and the outbox a relay drains. Applying a worker's
+//! decision lives in `apply`.
+//!
+//! Must never record a sheet without its job, or a job without its sheet: both are written
+//! in one transaction.
+
+use crate::convert::{self, term_key, SHEET_COLUMNS};
+use crate::error::db;
+use crate::{apply, outbox, PgStore};
+use async_trait::async_trait;
+use eportal_core::jobs::{Envelope, Job};
+use eportal_core::model::CourseTerm;
+use eportal_core::GradingPolicy;
+use eportal_ports::error::PortResult;
+use eportal_ports::{
+    now_ms, ApplyOutcome, NewSheet, PortError, SheetOutcome, SheetReport, SheetSummary, Sheets,
+};
+
+#[async_trait]
+impl Sheets for PgStore {
+    async fn submit_sheet(
+        &self,
+        sheet: &NewSheet,
+        request_id: Option<&str>,
+    ) -> PortResult<(SheetSummary, bool)> {
+        let (code, session, semester) = term_key(&sheet.term);
+        let size = i64::try_from(sheet.size_bytes).map_err(|_| {
+            PortError::Invalid(format!("sheet of {} bytes is too large", sheet.size_bytes))
+        })?;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // DO NOTHING rather than an error: when another portal is inserting the same bytes at
+        // this moment, this statement waits for it, and the sheet it wrote is the answer.
+        let sql = format!(
+            "INSERT INTO sheets (course_code, session, semester, sha256, size_bytes, filename, \
+             uploaded_by, uploaded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT ON CONSTRAINT sheets_same_bytes DO NOTHING RETURNING {SHEET_COLUMNS}"
+        );
+        let inserted = sqlx::query(&sql)
+            .bind(&code)
+            .bind(session)
+            .bind(semester)
+            .bind(&sheet.sha256)
+            .bind(size)
+            .bind(&sheet.filename)
+            .bind(&sheet.uploaded_by)
+            .bind(now_ms())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| match db(e) {
+                PortError::Invalid(_) => {
+                    PortError::Invalid(format!("course {} does not exist", sheet.term.course_code))
+                }
+                other => other,
+            })?;
+        let (summary, created) = match inserted {
+            Some(row) => {
+                let summary = convert::sheet_summary(&row)?;
+                let job = Envelope::new(
+                    Job::ProcessSheet {
+                        sheet_id: summary.id,
+                    },
+                    request_id.map(str::to_string),
+                );
+                outbox::enqueue(&mut tx, &job).await?;
+                (summary, true)
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {SHEET_COLUMNS} FROM sheets WHERE course_code = $1 AND session = $2 \
+                     AND semester = $3 AND sha256 = $4"
+                );
+                let row = sqlx::query(&sql)
+                    .bind(&code)
+                    .bind(session)
+                    .bind(semester)
+                    .bind(&sheet.sha256)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                (convert::sheet_summary(&row)?, false)
+            }
+        };
+        tx.commit().await.map_err(db)?;
+        Ok((summary, created))
+    }
+
+    async fn sheet(&self, id: i64) -> PortResult<Option<SheetReport>> {
+        let sql = format!("SELECT {SHEET_COLUMNS} FROM sheets WHERE id = $1");
+        let Some(row) = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let sheet = convert::sheet_summary(&row)?;
+        let errors = sqlx::query(
+            "SELECT row_no, matric, kind, message FROM row_errors WHERE sheet_id = $1 \
+             ORDER BY row_no, ordinal",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let row_errors = errors
+            .iter()
+            .map(convert::row_error)
+            .collect::<PortResult<_>>()?;
+        Ok(Some(SheetReport { sheet, row_errors }))
+    }
+
+    async fn sheets_for(&self, term: &CourseTerm) -> PortResult<Vec<SheetSummary>> {
+        let (code, session, semester) = term_key(term);
+        let sql = format!(
+            "SELECT {SHEET_COLUMNS} FROM sheets WHERE course_code = $1 AND session = $2 \
+             AND semester = $3 ORDER BY id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(code)
+            .bind(session)
+            .bind(semester)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(convert::sheet_summary).collect()
+    }
+
+    async fn apply_sheet(
+        &self,
+        sheet_id: i64,
+        outcome: &SheetOutcome,
+        policy: &GradingPolicy,
+    ) -> PortResult<ApplyOutcome> {
+        apply::apply(self, sheet_id, outcome, policy).await
+    }
+
+    async fn fail_sheet(&self, sheet_id: i64, message: &str) -> PortResult<()> {
+        // Only a sheet still waiting can fail: a job dead-lettered after its effect was
+        // committed must not hide a processed sheet.
+        let found: Option<String> = sqlx::query_scalar(
+            "WITH upd AS (UPDATE sheets SET status = 'failed', message = $2, \
+             processed_at_ms = $3 WHERE id = $1 AND status = 'queued' RETURNING id) \
+             SELECT status FROM sheets WHERE id = $1",
+        )
+        .bind(sheet_id)
+        .bind(message)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(PortError::NotFound(format!("sheet {sheet_id}"))),
+        }
+    }
+
+    async fn outbox_pending(&self, limit: u32) -> PortResult<Vec<(i64, Envelope)>> {
+        self.claim_outbox(limit).await
+    }
+
+    async fn outbox_done(&self, ids: &[i64]) -> PortResult<()> {
+        self.finish_outbox(ids).await
+    }
+}

@@ -1,0 +1,83 @@
+//! Sign-in accounts and deployment-wide settings in PostgreSQL.
+//!
+//! Must never log or return a password hash anywhere but from `user`.
+
+use crate::convert::{self, get, role_names};
+use crate::error::db;
+use crate::PgStore;
+use async_trait::async_trait;
+use eportal_core::model::UserAccount;
+use eportal_ports::error::PortResult;
+use eportal_ports::Users;
+use std::collections::BTreeMap;
+
+#[async_trait]
+impl Users for PgStore {
+    async fn upsert_users(&self, rows: &[UserAccount]) -> PortResult<u64> {
+        let mut by_name = BTreeMap::new();
+        for r in rows {
+            by_name.insert(r.username.as_str(), r);
+        }
+        if by_name.is_empty() {
+            return Ok(0);
+        }
+        let name: Vec<&str> = by_name.keys().copied().collect();
+        let hash: Vec<&str> = by_name.values().map(|r| r.password_hash.as_str()).collect();
+        let display: Vec<&str> = by_name.values().map(|r| r.display_name.as_str()).collect();
+        // Role names never hold commas, so a list travels as one joined string per row.
+        let roles: Vec<String> = by_name
+            .values()
+            .map(|r| role_names(&r.roles).join(","))
+            .collect();
+        sqlx::query(
+            "INSERT INTO users (username, password_hash, display_name, roles) \
+             SELECT u, h, d, COALESCE(string_to_array(NULLIF(r, ''), ','), '{}') \
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS x(u, h, d, r) \
+             ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, \
+             display_name = EXCLUDED.display_name, roles = EXCLUDED.roles",
+        )
+        .bind(name)
+        .bind(hash)
+        .bind(display)
+        .bind(roles)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(by_name.len() as u64)
+    }
+
+    async fn user(&self, username: &str) -> PortResult<Option<UserAccount>> {
+        let row = sqlx::query(
+            "SELECT username, password_hash, display_name, roles FROM users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(UserAccount {
+            username: get(&r, "username")?,
+            password_hash: get(&r, "password_hash")?,
+            display_name: get(&r, "display_name")?,
+            roles: convert::roles(&get::<Vec<String>>(&r, "roles")?)?,
+        }))
+    }
+
+    async fn setting_or_init(&self, key: &str, value: &str) -> PortResult<String> {
+        // Two statements on purpose: when another process inserts the key at the same time,
+        // the INSERT waits for it and does nothing, and only a new statement sees its value.
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+}

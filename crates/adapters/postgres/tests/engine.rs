@@ -1,0 +1,139 @@
+//! PostgreSQL-only cases about the engine itself: connecting, migrating, and the schema's
+//! constraints holding even against a writer that bypasses the adapter.
+
+mod common;
+
+use eportal_ports::contract::store::fixture::{judged, seed, submit};
+use eportal_ports::{Directory, PortError, Results, Sheets};
+use eportal_postgres::{PgStore, PgStoreOptions};
+use std::time::Duration;
+
+#[tokio::test]
+async fn an_unreachable_server_is_named_without_its_password() {
+    let opts = PgStoreOptions {
+        acquire_timeout: Duration::from_secs(2),
+        ..PgStoreOptions::default()
+    };
+    // Port 1 on the loopback interface: nothing listens there.
+    let url = "postgres://eportal:topsecret@127.0.0.1:1/eportal";
+    match PgStore::connect_with(url, &opts).await {
+        Err(e @ PortError::Unavailable { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("PostgreSQL"), "{msg}");
+            assert!(msg.contains("127.0.0.1:1/eportal"), "{msg}");
+            assert!(!msg.contains("topsecret"), "password leaked: {msg}");
+            assert!(e.is_transient());
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    match PgStore::connect("mysql://nope").await {
+        Err(PortError::Invalid(msg)) => assert!(msg.contains("PostgreSQL URL"), "{msg}"),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn migrating_again_changes_nothing() {
+    let url = common::fresh_database().await;
+    let store = common::connect(&url, &PgStoreOptions::default()).await;
+    let uni = seed(&store).await;
+    store.migrate().await.expect("second migrate is a no-op");
+    assert_eq!(
+        store.count_students().await.unwrap(),
+        uni.students.len() as u64
+    );
+}
+
+#[tokio::test]
+async fn every_connection_carries_the_statement_timeout() {
+    let url = common::fresh_database().await;
+    let opts = PgStoreOptions {
+        statement_timeout: Duration::from_millis(1500),
+        ..PgStoreOptions::default()
+    };
+    let store = common::connect(&url, &opts).await;
+    let t: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(t, "1500ms");
+    let slow = sqlx::query("SELECT pg_sleep(5)")
+        .execute(store.pool())
+        .await;
+    assert!(slow.is_err(), "a statement past the timeout is cancelled");
+}
+
+#[tokio::test]
+async fn a_score_for_an_unknown_student_is_refused_whole() {
+    let url = common::fresh_database().await;
+    let store = common::connect(&url, &PgStoreOptions::default()).await;
+    let uni = seed(&store).await;
+    let s = submit(&store, &uni.csc101, 1).await;
+    let mut outcome = judged(&uni, &[(0, 30, 40)]);
+    if let eportal_ports::SheetOutcome::Judged { accepted, .. } = &mut outcome {
+        let mut ghost = accepted[0].clone();
+        ghost.matric = eportal_core::MatricNo::parse("GHOST/1").unwrap();
+        accepted.push(ghost);
+    }
+    match store.apply_sheet(s.id, &outcome, &uni.policy).await {
+        Err(PortError::Invalid(msg)) => assert!(msg.contains("does not exist"), "{msg}"),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    let sheet = store.sheet(s.id).await.unwrap().expect("stored").sheet;
+    assert_eq!(
+        sheet.status,
+        eportal_ports::SheetStatus::Queued,
+        "nothing applied"
+    );
+    assert!(store.course_records(&uni.csc101).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn score_versions_are_unique_by_constraint() {
+    let url = common::fresh_database().await;
+    let store = common::connect(&url, &PgStoreOptions::default()).await;
+    let uni = seed(&store).await;
+    let s = submit(&store, &uni.csc101, 1).await;
+    store
+        .apply_sheet(s.id, &judged(&uni, &[(0, 30, 40)]), &uni.policy)
+        .await
+        .unwrap();
+    // A second version 1 of the same score, written around the adapter, is refused.
+    let dup = sqlx::query(
+        "INSERT INTO score_versions (course_code, session, semester, matric_no, version, ca, \
+         exam, total, grade, points, sheet_id, recorded_at_ms) \
+         SELECT course_code, session, semester, matric_no, version, ca, exam, total, grade, \
+         points, sheet_id, recorded_at_ms FROM score_versions",
+    )
+    .execute(store.pool())
+    .await;
+    let err = dup.expect_err("a duplicate version must be refused");
+    let db = err.as_database_error().expect("a database error");
+    assert!(db.is_unique_violation(), "{db}");
+    // And a term never has two processed sheets at once.
+    let other = submit(&store, &uni.csc101, 2).await;
+    let two = sqlx::query("UPDATE sheets SET status = 'processed' WHERE id = $1")
+        .bind(other.id)
+        .execute(store.pool())
+        .await;
+    let err = two.expect_err("two processed sheets in one term must be refused");
+    assert!(err
+        .as_database_error()
+        .is_some_and(|d| d.is_unique_violation()));
+}
+
+#[test]
+fn test_databases_keep_the_server_and_options() {
+    assert_eq!(
+        common::with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        common::with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(
+        common::with_database("postgres://h:5432", "x"),
+        "postgres://h:5432/x"
+    );
+}
