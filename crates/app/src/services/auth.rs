@@ -136,13 +136,18 @@ impl AuthService {
                 retry_after_secs: 2,
             });
         }
-        let _permit = self
+        let permit = self
             .hashing
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| ServiceError::Internal(e.into()))?;
-        tokio::task::spawn_blocking(f)
+        // The slot goes with the hash, not with the request: a request abandoned at its
+        // deadline cannot cancel a blocking hash, and must not free its slot while it runs.
+        tokio::task::spawn_blocking(move || {
+            let _slot = permit;
+            f()
+        })
             .await
             .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
     }

@@ -1,0 +1,136 @@
+//! Admission control of the API, so overload gives fast, honest refusals instead of a crash
+//! or a hang: a global limit on requests in flight (load shedding: `503` + `Retry-After`),
+//! a per-client rate limit over the shared cache (`429` + `Retry-After`), and a deadline on
+//! every request (`503`). Every refusal is counted in `eportal_http_refused_total`.
+//!
+//! The rate limiter fails open: if the cache cannot count, the request goes through (and
+//! the failure is logged), because refusing everyone when a counter is unreachable would turn
+//! a cache outage into a portal outage. This module must never wait for a free slot: a
+//! request that cannot be admitted now is answered now.
+
+use super::error::ApiError;
+use super::extract::bearer;
+use crate::services::Services;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// The rate limiter's window.
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// State of the admission layers, shared by every request of one router.
+#[derive(Clone)]
+pub struct Admission {
+    pub services: Services,
+    in_flight: Arc<Semaphore>,
+}
+
+impl Admission {
+    pub fn new(services: Services) -> Self {
+        let slots = services.config.limits.max_in_flight;
+        Admission {
+            services,
+            in_flight: Arc::new(Semaphore::new(slots)),
+        }
+    }
+
+    fn refused(&self, reason: &str) {
+        self.services
+            .metrics
+            .http_refused
+            .with_label_values(&[reason])
+            .inc();
+    }
+}
+
+/// Sheds load beyond `limits.max_in_flight` requests at once.
+pub async fn in_flight(State(a): State<Admission>, req: Request, next: Next) -> Response {
+    let Ok(_slot) = a.in_flight.clone().try_acquire_owned() else {
+        a.refused("overload");
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "the portal is busy right now; please try again in a moment",
+        )
+        .with_retry_after(1)
+        .into_response();
+    };
+    next.run(req).await
+}
+
+/// Seconds until the current fixed window ends (windows start on the minute).
+fn seconds_left_in_window() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    WINDOW.as_secs() - now % WINDOW.as_secs()
+}
+
+/// Limits each client to `limits.rate_limit_per_minute` requests per minute. The client is
+/// the signed-in account when the request carries a valid token (so a campus behind one NAT
+/// address is not one client), otherwise the peer address.
+pub async fn rate_limit(State(a): State<Admission>, mut req: Request, next: Next) -> Response {
+    let limit = a.services.config.limits.rate_limit_per_minute;
+    if limit == 0 {
+        return next.run(req).await;
+    }
+    let principal = bearer(req.headers()).and_then(|t| a.services.auth.verify(t));
+    let client = match &principal {
+        Some(p) => format!("user:{}", p.username),
+        None => match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
+            None => "ip:unknown".to_string(),
+        },
+    };
+    if let Some(p) = principal {
+        // Saves the handler verifying the same token again.
+        req.extensions_mut().insert(p);
+    }
+    match a
+        .services
+        .ports
+        .cache
+        .hit(&format!("rl:{client}"), WINDOW)
+        .await
+    {
+        Ok(n) if n > limit => {
+            a.refused("rate_limit");
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                format!("more than {limit} requests in a minute; please slow down and try again shortly"),
+            )
+            .with_retry_after(seconds_left_in_window())
+            .into_response()
+        }
+        Ok(_) => next.run(req).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limiter cannot count; letting the request through");
+            next.run(req).await
+        }
+    }
+}
+
+/// Answers `503` if the request is not done within `limits.request_timeout_ms`.
+pub async fn deadline(State(a): State<Admission>, req: Request, next: Next) -> Response {
+    let ms = a.services.config.limits.request_timeout_ms;
+    match tokio::time::timeout(Duration::from_millis(ms), next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            a.refused("timeout");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!("the request took longer than {ms} ms and was abandoned; please try again"),
+            )
+            .with_retry_after(2)
+            .into_response()
+        }
+    }
+}

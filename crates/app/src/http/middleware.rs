@@ -1,0 +1,92 @@
+//! Middleware every request passes through: a request id (taken from `x-request-id` or
+//! generated, echoed, and carried in the tracing span so the logs of one request, and of the
+//! job it queued, can be found together), and Prometheus metrics per route, method and
+//! status with latency histograms.
+//!
+//! Metrics are labelled by the matched route (`/api/v1/students/{matric_no}/results`), never
+//! by the raw path: a label per matric number would grow without bound.
+
+use super::extract::RequestId;
+use crate::services::Services;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::time::Instant;
+use tracing::Instrument;
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A client's id is kept only if it is short and plain, so it cannot forge log lines.
+fn acceptable_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?.trim();
+    let plain = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    (!s.is_empty() && s.len() <= 128 && plain).then(|| s.to_string())
+}
+
+fn new_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// Takes or makes the request id, runs the request inside a span carrying it, and echoes it.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(acceptable_id)
+        .unwrap_or_else(new_id);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!(
+        "http",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    let mut res = next.run(req).instrument(span).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(X_REQUEST_ID.clone(), v);
+    }
+    res
+}
+
+/// Counts the request and records its latency under its route, method and status.
+pub async fn metrics(State(services): State<Services>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = req.method().as_str().to_string();
+    let started = Instant::now();
+    let res = next.run(req).await;
+    let elapsed = started.elapsed();
+    let status = res.status();
+    let m = &services.metrics;
+    m.http_requests
+        .with_label_values(&[&method, &route, status.as_str()])
+        .inc();
+    m.http_duration
+        .with_label_values(&[&method, &route])
+        .observe(elapsed.as_secs_f64());
+    if status.is_server_error() {
+        tracing::warn!(
+            status = status.as_u16(),
+            route,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "request answered with a server error"
+        );
+    } else {
+        tracing::debug!(
+            status = status.as_u16(),
+            route,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "request answered"
+        );
+    }
+    res
+}

@@ -1,0 +1,136 @@
+//! The HTTP entrypoint: the JSON API under `/api/v1`, its OpenAPI document, and the
+//! operator's endpoints (`/healthz`, `/readyz`, `/metrics`). One module per bounded context
+//! adds its routes to a [`RouteTable`]; this module merges them and puts the layers around
+//! them (request id and metrics on everything, admission control on the API).
+//!
+//! Handlers only translate between HTTP and the use cases in [`crate::services`]; they must
+//! never hold an academic rule or an authorisation rule of their own. The operator's endpoints
+//! stay outside admission control so that an overloaded portal can still be observed.
+
+mod admission;
+mod auth;
+mod courses;
+pub mod error;
+pub mod extract;
+mod middleware;
+pub mod openapi;
+mod ops;
+mod sheets;
+mod students;
+
+use crate::config::Limits;
+use crate::services::Services;
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{on, MethodFilter};
+use axum::Router;
+use error::ApiError;
+
+pub use openapi::OPENAPI_JSON;
+
+/// A router together with the list of its (method, path) pairs, so the OpenAPI document can
+/// be checked against what is really served.
+pub struct RouteTable {
+    router: Router<Services>,
+    routes: Vec<(Method, &'static str)>,
+}
+
+impl RouteTable {
+    fn new() -> Self {
+        RouteTable {
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    fn route<H, T>(self, method: Method, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, Services>,
+        T: 'static,
+    {
+        self.route_limited(method, path, handler, None)
+    }
+
+    /// A route whose body may be larger than the API's JSON limit (uploads).
+    fn route_limited<H, T>(
+        mut self,
+        method: Method,
+        path: &'static str,
+        handler: H,
+        body_limit: Option<usize>,
+    ) -> Self
+    where
+        H: Handler<T, Services>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+        let mut endpoint = on(filter, handler);
+        if let Some(n) = body_limit {
+            endpoint = endpoint.layer(DefaultBodyLimit::max(n));
+        }
+        self.router = self.router.route(path, endpoint);
+        self.routes.push((method, path));
+        self
+    }
+}
+
+/// The versioned JSON API (behind admission control).
+fn api_v1(limits: &Limits) -> RouteTable {
+    let t = RouteTable::new();
+    let t = auth::routes(t);
+    let t = students::routes(t);
+    let t = sheets::routes(t, limits);
+    courses::routes(t)
+}
+
+/// The operator's endpoints and the API description (outside admission control).
+fn public() -> RouteTable {
+    ops::routes(RouteTable::new())
+}
+
+/// Every (method, path) the router serves, in axum's path syntax (`/x/{id}`).
+pub fn routes() -> Vec<(Method, String)> {
+    let limits = Limits::default();
+    api_v1(&limits)
+        .routes
+        .into_iter()
+        .chain(public().routes)
+        .map(|(m, p)| (m, p.to_string()))
+        .collect()
+}
+
+async fn no_route() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no-route",
+        "there is nothing at this address; the API is described at /api/openapi.json",
+    )
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this address does not answer that method; see /api/openapi.json",
+    )
+}
+
+/// The whole HTTP application over `services`.
+pub fn router(services: Services) -> Router {
+    let limits = services.config.limits.clone();
+    let gate = admission::Admission::new(services.clone());
+    let api = api_v1(&limits)
+        .router
+        .layer(from_fn_with_state(gate.clone(), admission::rate_limit))
+        .layer(from_fn_with_state(gate.clone(), admission::deadline))
+        .layer(from_fn_with_state(gate, admission::in_flight))
+        .layer(DefaultBodyLimit::max(limits.max_json_bytes));
+    api.merge(public().router)
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(from_fn_with_state(services.clone(), middleware::metrics))
+        .layer(from_fn(middleware::request_id))
+        .with_state(services)
+}

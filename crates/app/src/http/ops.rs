@@ -1,0 +1,111 @@
+//! The operator's endpoints: `/healthz` (the process is alive), `/readyz` (every engine
+//! answers), `/metrics` (Prometheus text), and the API description `/api/openapi.json`.
+//!
+//! `/healthz` must never call an engine: a liveness probe that fails because the database
+//! is slow gets a healthy process restarted. `/readyz` bounds every check with a short
+//! timeout, so a hung engine makes it answer 503 quickly rather than hang the probe.
+
+use super::RouteTable;
+use crate::services::Services;
+use axum::extract::State;
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use eportal_ports::error::PortResult;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+/// How long `/readyz` and `/metrics` wait for an engine.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub(super) fn routes(t: RouteTable) -> RouteTable {
+    t.route(Method::GET, "/healthz", healthz)
+        .route(Method::GET, "/readyz", readyz)
+        .route(Method::GET, "/metrics", metrics)
+        .route(Method::GET, "/api/openapi.json", openapi)
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "alive" }))
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    status: &'static str,
+    /// Each engine: "ok", or why it is not ready.
+    checks: BTreeMap<&'static str, String>,
+}
+
+/// "ok", or a short reason; the engine's own error goes to the log.
+async fn probe<T>(engine: &'static str, f: impl Future<Output = PortResult<T>>) -> String {
+    match tokio::time::timeout(PROBE_TIMEOUT, f).await {
+        Ok(Ok(_)) => "ok".into(),
+        Ok(Err(e)) => {
+            tracing::warn!(engine, error = %e, "readiness check failed");
+            "unavailable".into()
+        }
+        Err(_) => {
+            tracing::warn!(engine, "readiness check timed out");
+            format!("no answer within {} ms", PROBE_TIMEOUT.as_millis())
+        }
+    }
+}
+
+async fn readyz(State(s): State<Services>) -> Response {
+    let p = &s.ports;
+    let (store, cache, queue) = tokio::join!(
+        probe("store", p.store.ping()),
+        probe("cache", p.cache.ping()),
+        probe("queue", p.queue.stats()),
+    );
+    let checks = BTreeMap::from([("store", store), ("cache", cache), ("queue", queue)]);
+    let ready = checks.values().all(|v| v == "ok");
+    let body = Readiness {
+        status: if ready { "ready" } else { "unavailable" },
+        checks,
+    };
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
+}
+
+async fn metrics(State(s): State<Services>) -> Response {
+    match tokio::time::timeout(PROBE_TIMEOUT, s.ports.queue.stats()).await {
+        Ok(Ok(q)) => {
+            let g = &s.metrics.queue_depth;
+            for (state, n) in [
+                ("ready", q.ready),
+                ("in_flight", q.in_flight),
+                ("delayed", q.delayed),
+                ("dead", q.dead),
+            ] {
+                g.with_label_values(&[state])
+                    .set(i64::try_from(n).unwrap_or(i64::MAX));
+            }
+        }
+        // The last known depths are still worth exposing; the failure is logged.
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot read queue depth for /metrics"),
+        Err(_) => tracing::warn!("queue depth for /metrics timed out"),
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::OPENAPI_JSON,
+    )
+        .into_response()
+}

@@ -1,0 +1,271 @@
+//! Score sheets (buffer mode): `POST /api/v1/score-sheets` takes a lecturer's CSV or XLSX
+//! file — as the raw body with `course`, `session`, `semester` in the query, or as
+//! multipart/form-data fields `course`, `session`, `semester`, `file` — and answers
+//! `202 Accepted` with a status URL; `GET /api/v1/score-sheets/{id}` reports its progress,
+//! counts and row errors.
+//!
+//! This module must never parse rows: the request only records the intent (the service keeps
+//! the bytes and queues the job); a worker does the rest.
+
+use super::error::{body_problem, ApiError, ApiResult, FieldError};
+use super::extract::{course_term, term_path, ApiPath, Auth, QueryParams, RequestId};
+use super::RouteTable;
+use crate::config::Limits;
+use crate::services::sheets::Upload;
+use crate::services::Services;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use eportal_core::sheet::RowError;
+use eportal_ports::SheetReport;
+use serde::Serialize;
+
+/// Room for multipart boundaries and the text fields around the file.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Content types a raw upload may declare; the service then checks the bytes themselves.
+const RAW_TYPES: [&str; 6] = [
+    "text/csv",
+    "application/csv",
+    "text/plain",
+    XLSX,
+    "application/vnd.ms-excel",
+    "application/octet-stream",
+];
+
+pub(super) fn routes(t: RouteTable, limits: &Limits) -> RouteTable {
+    t.route_limited(
+        Method::POST,
+        "/api/v1/score-sheets",
+        upload,
+        Some(limits.max_upload_bytes + MULTIPART_OVERHEAD),
+    )
+    .route(Method::GET, "/api/v1/score-sheets/{id}", status)
+}
+
+fn status_url(id: i64) -> String {
+    format!("/api/v1/score-sheets/{id}")
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    id: i64,
+    status: &'static str,
+    status_url: String,
+    /// False when the same file was uploaded before (this is that sheet).
+    created: bool,
+}
+
+/// The media type of a request without its parameters (`text/csv; charset=utf-8`).
+fn media_type(req: &Request) -> Option<String> {
+    let v = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
+/// The fields of a multipart upload.
+#[derive(Default)]
+struct Form {
+    course: Option<String>,
+    session: Option<String>,
+    semester: Option<String>,
+    file: Option<(Option<String>, Bytes)>,
+}
+
+fn multipart_problem(e: axum::extract::multipart::MultipartError, limit: usize) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("the upload is larger than the {limit} bytes accepted for a score sheet"),
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-multipart",
+            format!("the multipart form could not be read: {}", e.body_text()),
+        )
+    }
+}
+
+async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<Form> {
+    let mut form = Form::default();
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| multipart_problem(e, limit))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        match name.as_str() {
+            "file" => {
+                let filename = field.file_name().map(str::to_string);
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| multipart_problem(e, limit))?;
+                form.file = Some((filename, bytes));
+            }
+            "course" | "session" | "semester" => {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| multipart_problem(e, limit))?;
+                let slot = match name.as_str() {
+                    "course" => &mut form.course,
+                    "session" => &mut form.session,
+                    _ => &mut form.semester,
+                };
+                *slot = Some(text);
+            }
+            // Unknown fields (a browser's submit button) are ignored.
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+async fn upload(
+    State(s): State<Services>,
+    Auth(who): Auth,
+    Extension(request_id): Extension<RequestId>,
+    q: QueryParams,
+    req: Request,
+) -> ApiResult<Response> {
+    let limit = s.config.limits.max_upload_bytes;
+    let media = media_type(&req);
+    let (term, filename, bytes) = match media.as_deref() {
+        Some("multipart/form-data") => {
+            let mp = Multipart::from_request(req, &s).await.map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
+            })?;
+            let form = read_form(mp, limit).await?;
+            let pick = |field: &Option<String>, name: &str| {
+                field.as_deref().or_else(|| q.get(name)).map(str::to_string)
+            };
+            let term = course_term(
+                pick(&form.course, "course").as_deref(),
+                pick(&form.session, "session").as_deref(),
+                pick(&form.semester, "semester").as_deref(),
+            )?;
+            let Some((filename, bytes)) = form.file else {
+                return Err(ApiError::invalid_params(vec![FieldError::new(
+                    "file",
+                    "is required: attach the score sheet (.xlsx or .csv) as the form field 'file'",
+                )]));
+            };
+            (term, filename, bytes)
+        }
+        Some(m) if RAW_TYPES.contains(&m) => {
+            let term = course_term(q.get("course"), q.get("session"), q.get("semester"))?;
+            let bytes = Bytes::from_request(req, &s)
+                .await
+                .map_err(|e| body_problem(&e, Some(limit)))?;
+            (term, q.get("filename").map(str::to_string), bytes)
+        }
+        other => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                format!(
+                    "a score sheet is sent as multipart/form-data or as the raw file with Content-Type text/csv, {XLSX} or application/octet-stream (got {})",
+                    other.unwrap_or("no Content-Type")
+                ),
+            ))
+        }
+    };
+    let upload = Upload {
+        term,
+        filename,
+        bytes: bytes.to_vec(),
+    };
+    let (sheet, created) = s.upload_sheet(&who, upload, Some(&request_id.0)).await?;
+    let url = status_url(sheet.id);
+    let mut res = (
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id: sheet.id,
+            status: sheet.status.as_str(),
+            status_url: url.clone(),
+            created,
+        }),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&url) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+#[derive(Serialize)]
+struct SheetView {
+    id: i64,
+    status: &'static str,
+    course: String,
+    session: String,
+    semester: String,
+    filename: Option<String>,
+    size_bytes: u64,
+    sha256: String,
+    uploaded_by: String,
+    uploaded_at_ms: i64,
+    processed_at_ms: Option<i64>,
+    rows_total: u32,
+    rows_accepted: u32,
+    rows_rejected: u32,
+    /// Why the whole sheet was rejected or failed.
+    message: Option<String>,
+    superseded_by: Option<i64>,
+    row_errors: Vec<RowError>,
+    status_url: String,
+    course_result_url: String,
+}
+
+impl From<SheetReport> for SheetView {
+    fn from(r: SheetReport) -> Self {
+        let s = r.sheet;
+        SheetView {
+            id: s.id,
+            status: s.status.as_str(),
+            course: s.term.course_code.to_string(),
+            session: s.term.session.to_string(),
+            semester: s.term.semester.to_string(),
+            course_result_url: format!("/api/v1/course-results/{}", term_path(&s.term)),
+            filename: s.filename,
+            size_bytes: s.size_bytes,
+            sha256: s.sha256,
+            uploaded_by: s.uploaded_by,
+            uploaded_at_ms: s.uploaded_at_ms,
+            processed_at_ms: s.processed_at_ms,
+            rows_total: s.rows_total,
+            rows_accepted: s.rows_accepted,
+            rows_rejected: s.rows_rejected,
+            message: s.message,
+            superseded_by: s.superseded_by,
+            row_errors: r.row_errors,
+            status_url: status_url(s.id),
+        }
+    }
+}
+
+async fn status(
+    State(s): State<Services>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<SheetView>> {
+    let id: i64 = id.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+        ApiError::invalid_params(vec![FieldError::new(
+            "id",
+            format!("'{id}' is not a score-sheet id (a positive whole number)"),
+        )])
+    })?;
+    Ok(Json(s.sheet_report(&who, id).await?.into()))
+}
