@@ -21,7 +21,8 @@ pub struct App {
 
 /// A started application.
 pub struct Running {
-    /// Where the portal listens (None for a worker-only process).
+    /// Where the process listens: the whole API for a portal, the operator's endpoints
+    /// (`/healthz`, `/readyz`, `/metrics`) for a worker.
     pub addr: Option<SocketAddr>,
     pub services: Services,
     stop: watch::Sender<bool>,
@@ -60,16 +61,25 @@ impl App {
         let role = services.config.role;
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        let mut addr = None;
-        if role.runs_portal() {
-            let listener = match listener {
-                Some(l) => l,
-                None => TcpListener::bind(services.config.listen)
-                    .await
-                    .with_context(|| format!("EPORTAL_LISTEN: cannot listen on {}", services.config.listen))?,
-            };
-            addr = Some(listener.local_addr()?);
-            let router = crate::http::router(services.clone());
+        let listener = match listener {
+            Some(l) => l,
+            None => TcpListener::bind(services.config.listen)
+                .await
+                .with_context(|| {
+                    format!(
+                        "EPORTAL_LISTEN: cannot listen on {}",
+                        services.config.listen
+                    )
+                })?,
+        };
+        let addr = Some(listener.local_addr()?);
+        // A portal serves the whole API; a worker only the operator's endpoints.
+        let router = if role.runs_portal() {
+            crate::http::router(services.clone())
+        } else {
+            crate::http::ops_router(services.clone())
+        };
+        {
             let mut s = stopped.clone();
             tasks.spawn(async move {
                 let served = axum::serve(
@@ -84,7 +94,7 @@ impl App {
                     tracing::error!(error = %e, "HTTP server stopped");
                 }
             });
-            if services.ports.uses_outbox_relay {
+            if role.runs_portal() && services.ports.uses_outbox_relay {
                 let me = services.clone();
                 let s = stopped.clone();
                 tasks.spawn(async move { me.run_relay(s).await });

@@ -210,7 +210,10 @@ impl Config {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(DatabaseKind::Postgres(url.to_string()));
         }
-        bail!("EPORTAL_DATABASE_URL must start with sqlite:// or postgres:// (got '{}')", redact(url))
+        bail!(
+            "EPORTAL_DATABASE_URL must start with sqlite:// or postgres:// (got '{}')",
+            redact(url)
+        )
     }
 
     /// Checks every setting; the message names the one to fix.
@@ -219,7 +222,10 @@ impl Config {
         let q = self.queue_url.trim();
         let amqp = q.starts_with("amqp://") || q.starts_with("amqps://");
         if q != "embedded" && !amqp {
-            bail!("EPORTAL_QUEUE_URL must be 'embedded' or start with amqp:// (got '{}')", redact(q));
+            bail!(
+                "EPORTAL_QUEUE_URL must be 'embedded' or start with amqp:// (got '{}')",
+                redact(q)
+            );
         }
         match (&db, amqp) {
             (DatabaseKind::Sqlite(_), true) => bail!(
@@ -232,7 +238,10 @@ impl Config {
         }
         let c = self.cache_url.trim();
         if c != "memory" && !c.starts_with("redis://") && !c.starts_with("rediss://") {
-            bail!("EPORTAL_CACHE_URL must be 'memory' or start with redis:// (got '{}')", redact(c));
+            bail!(
+                "EPORTAL_CACHE_URL must be 'memory' or start with redis:// (got '{}')",
+                redact(c)
+            );
         }
         if self.queue_namespace.trim().is_empty()
             || !self
@@ -240,7 +249,10 @@ impl Config {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
-            bail!("EPORTAL_QUEUE_NAMESPACE must be letters, digits, '-', '_' or '.' (got '{}')", self.queue_namespace);
+            bail!(
+                "EPORTAL_QUEUE_NAMESPACE must be letters, digits, '-', '_' or '.' (got '{}')",
+                self.queue_namespace
+            );
         }
         let l = &self.limits;
         if l.max_upload_bytes == 0 || l.max_sheet_rows == 0 || l.max_json_bytes == 0 {

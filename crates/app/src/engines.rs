@@ -33,7 +33,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<Ports> {
             RedisCache::connect(cache_url, &config.cache_prefix, Duration::from_millis(250))
                 .await
                 .with_context(|| {
-                    format!("EPORTAL_CACHE_URL: cannot reach Redis at {}", redact(cache_url))
+                    format!(
+                        "EPORTAL_CACHE_URL: cannot reach Redis at {}",
+                        redact(cache_url)
+                    )
                 })?,
         )
     };
@@ -55,7 +58,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<Ports> {
         }
         DatabaseKind::Postgres(url) => {
             let store = PgStore::connect(&url).await.with_context(|| {
-                format!("EPORTAL_DATABASE_URL: cannot reach PostgreSQL at {}", redact(&url))
+                format!(
+                    "EPORTAL_DATABASE_URL: cannot reach PostgreSQL at {}",
+                    redact(&url)
+                )
             })?;
             store
                 .migrate()
@@ -65,7 +71,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<Ports> {
             let prefetch = (config.worker.concurrency as u16).max(1);
             let queue = RabbitQueue::connect(q, &config.queue_namespace, prefetch)
                 .await
-                .with_context(|| format!("EPORTAL_QUEUE_URL: cannot reach RabbitMQ at {}", redact(q)))?;
+                .with_context(|| {
+                    format!("EPORTAL_QUEUE_URL: cannot reach RabbitMQ at {}", redact(q))
+                })?;
             (Arc::new(store), Arc::new(queue), true)
         }
     };

@@ -134,3 +134,15 @@ pub fn router(services: Services) -> Router {
         .layer(from_fn(middleware::request_id))
         .with_state(services)
 }
+
+/// The operator's endpoints alone (`/healthz`, `/readyz`, `/metrics`), for worker processes,
+/// so a deployment can health-check and scrape every process, not only the portals.
+pub fn ops_router(services: Services) -> Router {
+    public()
+        .router
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(from_fn_with_state(services.clone(), middleware::metrics))
+        .layer(from_fn(middleware::request_id))
+        .with_state(services)
+}

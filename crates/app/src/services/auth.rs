@@ -132,7 +132,9 @@ impl AuthService {
         let _leave = Leave(&self.waiting);
         if waiting >= self.max_waiting {
             return Err(ServiceError::Overloaded {
-                message: "too many people are signing in right now; please try again in a few seconds".into(),
+                message:
+                    "too many people are signing in right now; please try again in a few seconds"
+                        .into(),
                 retry_after_secs: 2,
             });
         }
@@ -148,8 +150,8 @@ impl AuthService {
             let _slot = permit;
             f()
         })
-            .await
-            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
+        .await
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
     }
 
     /// Hashes a password on the bounded hashing pool.

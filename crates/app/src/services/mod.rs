@@ -78,7 +78,10 @@ pub enum ServiceError {
     #[error("wrong username or password")]
     BadCredentials,
     #[error("{message}")]
-    Overloaded { message: String, retry_after_secs: u64 },
+    Overloaded {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]

@@ -24,7 +24,7 @@ pub fn results_cache_key(matric: &MatricNo) -> String {
 
 /// Scores go out as JSON numbers (67.5); they are exact tenths everywhere else.
 pub fn score_json<S: Serializer>(s: &Score, ser: S) -> Result<S::Ok, S::Error> {
-    if s.tenths() % 10 == 0 {
+    if s.tenths().is_multiple_of(10) {
         ser.serialize_u16(s.tenths() / 10)
     } else {
         ser.serialize_f64(s.tenths() as f64 / 10.0)
@@ -81,9 +81,9 @@ pub struct StudentResults {
 fn stripe(key: &str) -> &'static Mutex<()> {
     static STRIPES: OnceLock<Vec<Mutex<()>>> = OnceLock::new();
     let s = STRIPES.get_or_init(|| (0..256).map(|_| Mutex::new(())).collect());
-    let h = key
-        .bytes()
-        .fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    let h = key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    });
     &s[(h % s.len() as u64) as usize]
 }
 
@@ -146,10 +146,9 @@ impl Services {
     /// Builds the view from the store (no cache).
     pub async fn load_results(&self, matric: &MatricNo) -> ServiceResult<StudentResults> {
         let store = &self.ports.store;
-        let student = store
-            .student(matric)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("no student has matric number {matric}")))?;
+        let student = store.student(matric).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!("no student has matric number {matric}"))
+        })?;
         let records: Vec<CourseRecord> = store
             .student_records(matric)
             .await?

@@ -69,7 +69,8 @@ impl Services {
         })?;
         let allocated = store.allocations(term).await?;
         let is_admin = who.has(Role::Admin);
-        if !is_admin && !(who.has(Role::Lecturer) && allocated.contains(&who.username)) {
+        let is_its_lecturer = who.has(Role::Lecturer) && allocated.contains(&who.username);
+        if !(is_admin || is_its_lecturer) {
             return Err(ServiceError::Forbidden(format!(
                 "you are not allocated to {} in the {} semester of {}; only its lecturer may upload its score sheet",
                 course.code, term.semester, term.session
@@ -113,12 +114,10 @@ impl Services {
 
     /// A sheet's status, counts and row errors; its lecturer and staff reviewers may read it.
     pub async fn sheet_report(&self, who: &Principal, id: i64) -> ServiceResult<SheetReport> {
-        let report = self
-            .ports
-            .store
-            .sheet(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("score sheet {id} does not exist")))?;
+        let report =
+            self.ports.store.sheet(id).await?.ok_or_else(|| {
+                ServiceError::NotFound(format!("score sheet {id} does not exist"))
+            })?;
         let own = report.sheet.uploaded_by == who.username;
         if !(own || who.is_staff_reader()) {
             let allocated = self.ports.store.allocations(&report.sheet.term).await?;

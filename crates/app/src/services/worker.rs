@@ -139,15 +139,24 @@ impl Services {
         };
         let summary = report.sheet;
         if summary.status.is_final() {
-            tracing::info!(sheet_id, status = summary.status.as_str(), "sheet already final; nothing to do");
+            tracing::info!(
+                sheet_id,
+                status = summary.status.as_str(),
+                "sheet already final; nothing to do"
+            );
             return Ok(());
         }
-        let bytes = self.ports.blobs.get(&summary.sha256).await?.ok_or_else(|| {
-            JobFailure::Permanent(format!(
-                "the uploaded file of sheet {sheet_id} ({}) is missing from storage",
-                summary.sha256
-            ))
-        })?;
+        let bytes = self
+            .ports
+            .blobs
+            .get(&summary.sha256)
+            .await?
+            .ok_or_else(|| {
+                JobFailure::Permanent(format!(
+                    "the uploaded file of sheet {sheet_id} ({}) is missing from storage",
+                    summary.sha256
+                ))
+            })?;
         let limits = SheetLimits {
             max_bytes: self.config.limits.max_upload_bytes,
             max_rows: self.config.limits.max_sheet_rows,
@@ -193,10 +202,18 @@ impl Services {
             }
             (ApplyOutcome::SupersededAlready { by }, _) => {
                 self.metrics.sheets.with_label_values(&["superseded"]).inc();
-                tracing::info!(sheet_id, by, "a newer sheet was applied first; this one is superseded");
+                tracing::info!(
+                    sheet_id,
+                    by,
+                    "a newer sheet was applied first; this one is superseded"
+                );
             }
             (ApplyOutcome::AlreadyFinal { status }, _) => {
-                tracing::info!(sheet_id, status = status.as_str(), "sheet became final meanwhile");
+                tracing::info!(
+                    sheet_id,
+                    status = status.as_str(),
+                    "sheet became final meanwhile"
+                );
             }
         }
         Ok(())

@@ -21,7 +21,12 @@ pub struct CourseResultDetail {
 
 impl Services {
     /// Whether `who` acts on this course in the capacity of `role` (not only holds the role).
-    async fn in_scope(&self, who: &Principal, role: Role, term: &CourseTerm) -> ServiceResult<bool> {
+    async fn in_scope(
+        &self,
+        who: &Principal,
+        role: Role,
+        term: &CourseTerm,
+    ) -> ServiceResult<bool> {
         let store = &self.ports.store;
         if !who.has(role) {
             return Ok(false);
@@ -84,7 +89,13 @@ impl Services {
             )),
             WorkflowError::MissingReason => ServiceError::Invalid(e.to_string()),
         })?;
-        if action == Action::Submit && store.sheets_for(term).await?.iter().all(|s| s.status != eportal_ports::SheetStatus::Processed) {
+        if action == Action::Submit
+            && store
+                .sheets_for(term)
+                .await?
+                .iter()
+                .all(|s| s.status != eportal_ports::SheetStatus::Processed)
+        {
             return Err(ServiceError::Conflict(format!(
                 "{} has no processed score sheet for {} {} semester yet; upload one first",
                 term.course_code, term.session, term.semester
