@@ -28,13 +28,21 @@ pub const BATCH: usize = 1000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportKind {
+    /// CSV: code, name.
     Faculties,
+    /// CSV: code, name, faculty.
     Departments,
+    /// CSV: code, name, department, duration_years.
     Programmes,
+    /// CSV: matric_no, surname, first_name, programme, level, entry_session[, password].
     Students,
+    /// CSV: staff_id, name, department, roles[, password].
     Staff,
+    /// CSV: code, title, units, department, level, semester.
     Courses,
+    /// CSV: course, session, semester, staff_id.
     Allocations,
+    /// CSV: matric_no, course, session, semester.
     Registrations,
     /// The institution's name (TOML or JSON), optionally with its grading policy.
     Institution,

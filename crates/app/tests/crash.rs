@@ -1,0 +1,377 @@
+//! The crash test of the embedded deployment: start `eportal serve` as a child process,
+//! upload many sheets, `kill -9` it while the workers are mid-batch, start it again on the
+//! same data directory, and check that every accepted row is present exactly once and every
+//! GPA equals a recomputation by the core.
+//!
+//! The university is seeded with `eportal import`; sheets go over HTTP as a lecturer would
+//! send them; the verdict is read from the store itself once the second process has
+//! finished. Waits are bounded polls, never fixed sleeps.
+
+mod cli_support;
+
+use cli_support::{eportal, login, open, outcome, run, Child};
+use eportal_core::gpa::{self, Attempt};
+use eportal_core::model::CourseTerm;
+use eportal_core::{AcademicSession, CourseCode, MatricNo, Score, Semester};
+use eportal_ports::SheetStatus;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const STUDENTS: usize = 400;
+const COURSES: usize = 40;
+/// Courses whose sheet is uploaded a second time, corrected (the newer sheet must win).
+const CORRECTED: usize = 6;
+const LECTURERS: usize = 4;
+const SESSION: &str = "2024/2025";
+
+fn matric(s: usize) -> String {
+    format!("CRS/2024/{:04}", s + 1)
+}
+
+fn course(c: usize) -> (String, Semester) {
+    // Even courses in the first semester, odd ones in the second.
+    let semester = match c % 2 {
+        0 => Semester::First,
+        _ => Semester::Second,
+    };
+    (format!("CRS {}", 101 + c), semester)
+}
+
+fn lecturer(c: usize) -> String {
+    format!("LEC/{}", c % LECTURERS + 1)
+}
+
+fn lecturer_password(l: &str) -> String {
+    format!("{}-secret", l.replace('/', "-").to_lowercase())
+}
+
+/// Writes the university's CSV files and imports them with the CLI.
+fn seed(dir: &Path) {
+    let files = dir.join("import");
+    std::fs::create_dir_all(&files).unwrap();
+    let mut staff = String::from("staff_id,name,department,roles,password\n");
+    for l in 1..=LECTURERS {
+        let id = format!("LEC/{l}");
+        writeln!(
+            staff,
+            "{id},Dr Lecturer {l},CRS,lecturer,{}",
+            lecturer_password(&id)
+        )
+        .unwrap();
+    }
+    let mut students = String::from("matric_no,surname,first_name,programme,level,entry_session\n");
+    let mut courses = String::from("code,title,units,department,level,semester\n");
+    let mut allocations = String::from("course,session,semester,staff_id\n");
+    let mut registrations = String::from("matric_no,course,session,semester\n");
+    for s in 0..STUDENTS {
+        writeln!(
+            students,
+            "{},Student,Number {s},BSC-CRS,100,{SESSION}",
+            matric(s)
+        )
+        .unwrap();
+    }
+    for c in 0..COURSES {
+        let (code, sem) = course(c);
+        writeln!(courses, "{code},Course {c},{},CRS,100,{sem}", 2 + c % 2).unwrap();
+        writeln!(allocations, "{code},{SESSION},{sem},{}", lecturer(c)).unwrap();
+        for s in 0..STUDENTS {
+            writeln!(registrations, "{},{code},{SESSION},{sem}", matric(s)).unwrap();
+        }
+    }
+    let all = [
+        (
+            "faculties",
+            "code,name\nSCI,Faculty of Science\n".to_string(),
+        ),
+        (
+            "departments",
+            "code,name,faculty\nCRS,Crash Studies,SCI\n".to_string(),
+        ),
+        (
+            "programmes",
+            "code,name,department,duration_years\nBSC-CRS,B.Sc. Crash Studies,CRS,4\n".to_string(),
+        ),
+        ("staff", staff),
+        ("students", students),
+        ("courses", courses),
+        ("allocations", allocations),
+        ("registrations", registrations),
+    ];
+    for (kind, text) in all {
+        let file = files.join(format!("{kind}.csv"));
+        std::fs::write(&file, text).unwrap();
+        let (code, out, err) = outcome(&run(eportal(dir).args(["import", kind]).arg(&file)));
+        assert_eq!(code, 0, "seeding {kind}: {out}{err}");
+    }
+}
+
+/// A sheet: its CSV and the (ca, exam) of every row it must have accepted, by matric.
+struct Sheet {
+    course: usize,
+    csv: String,
+    accepted: BTreeMap<String, (Score, Score)>,
+    bad_rows: u32,
+}
+
+fn sheet(c: usize, version: usize) -> Sheet {
+    let mut csv = String::from("S/N,Matric No,Name,CA (40),Exam (60)\n");
+    let mut accepted = BTreeMap::new();
+    let over = (c * 31) % STUDENTS;
+    for s in 0..STUDENTS {
+        let ca = (c * 7 + s * 13 + version * 3) % 41;
+        let exam = (c * 11 + s * 17) % 61;
+        let exam_cell = if s == over {
+            "75".to_string()
+        } else {
+            exam.to_string()
+        };
+        writeln!(csv, "{},{},Student {s},{ca},{exam_cell}", s + 1, matric(s)).unwrap();
+        if s != over {
+            accepted.insert(
+                matric(s),
+                (Score::from_marks(ca as u16), Score::from_marks(exam as u16)),
+            );
+        }
+    }
+    // An unknown student, and an exact copy of the first row.
+    writeln!(csv, "{},CRS/1999/0001,Nobody,20,40", STUDENTS + 1).unwrap();
+    let (_, first) = csv.lines().nth(1).unwrap().split_once(',').unwrap();
+    let first = first.to_string();
+    writeln!(csv, "{},{first}", STUDENTS + 2).unwrap();
+    Sheet {
+        course: c,
+        csv,
+        accepted,
+        bad_rows: 3,
+    }
+}
+
+fn serve(dir: &Path, log: &str) -> Child {
+    let mut cmd = eportal(dir);
+    cmd.args(["serve", "--role", "all", "--listen", "127.0.0.1:0"])
+        .env("EPORTAL_WORKER__LEASE_MS", "2000")
+        .env("EPORTAL_WORKER__POLL_MS", "50")
+        .env("EPORTAL_WORKER__CONCURRENCY", "1");
+    Child::spawn(cmd, dir.join(log))
+}
+
+async fn status(http: &reqwest::Client, base: &str, token: &str, id: i64) -> String {
+    let res = http
+        .get(format!("{base}/api/v1/score-sheets/{id}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("the portal answers");
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    body["status"].as_str().expect("a status").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_mid_batch_loses_nothing_and_duplicates_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    seed(dir);
+
+    let mut first = serve(dir, "first.log");
+    let base = first.wait_listening(Duration::from_secs(60));
+    let http = reqwest::Client::new();
+    let mut tokens = HashMap::new();
+    for l in 1..=LECTURERS {
+        let id = format!("LEC/{l}");
+        let token = login(&http, &base, &id, &lecturer_password(&id)).await;
+        tokens.insert(id, token);
+    }
+    let sheets: Vec<Sheet> = (0..COURSES)
+        .map(|c| sheet(c, 0))
+        .chain((0..CORRECTED).map(|c| sheet(c, 1)))
+        .collect();
+    let mut ids = Vec::new();
+    for sh in &sheets {
+        let (code, sem) = course(sh.course);
+        let res = http
+            .post(format!("{base}/api/v1/score-sheets"))
+            .query(&[
+                ("course", code.as_str()),
+                ("session", SESSION),
+                ("semester", &sem.to_string()),
+            ])
+            .header("content-type", "text/csv")
+            .bearer_auth(&tokens[&lecturer(sh.course)])
+            .body(sh.csv.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(status, 202, "{body}");
+        ids.push(body["id"].as_i64().expect("a sheet id"));
+    }
+
+    // Kill as soon as some sheets are done and others are still waiting or in a worker.
+    // A sheet's status is its lecturer's to read.
+    let token_for = |i: usize| tokens[&lecturer(sheets[i].course)].clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pending_at_kill = loop {
+        let mut finals = 0;
+        let mut pending = 0;
+        for (i, id) in ids.iter().enumerate() {
+            if status(&http, &base, &token_for(i), *id).await == "queued" {
+                pending += 1;
+            } else {
+                finals += 1;
+            }
+        }
+        if finals > 0 && pending > 0 {
+            first.kill_hard();
+            eprintln!(
+                "kill -9 with {pending} of {} sheets not yet final",
+                ids.len()
+            );
+            break pending;
+        }
+        assert!(pending > 0, "every sheet was processed before the kill; the test proves nothing (make the sheets larger)");
+        assert!(
+            Instant::now() < deadline,
+            "no sheet was processed within 60 s\n{}",
+            first.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(pending_at_kill > 0);
+
+    // Same data directory: the leased job comes back after its lease, the rest are taken.
+    let mut second = serve(dir, "second.log");
+    let base = second.wait_listening(Duration::from_secs(60));
+    let deadline = Instant::now() + Duration::from_secs(180);
+    for (i, id) in ids.iter().enumerate() {
+        loop {
+            // Tokens are signed with the key stored in the database, so they survive restarts.
+            if status(&http, &base, &token_for(i), *id).await != "queued" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "sheet {id} still queued after the restart\n{}",
+                second.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(second.stop(Duration::from_secs(30)), Some(0));
+
+    verify(dir, &sheets, &ids).await;
+}
+
+/// Reads the store directly and checks every promise of the pipeline.
+async fn verify(dir: &Path, sheets: &[Sheet], ids: &[i64]) {
+    let s = open(dir).await;
+    let store = &s.ports.store;
+    let session = AcademicSession::parse(SESSION).unwrap();
+    // The newest sheet of each course is the one that counts.
+    let mut latest: HashMap<usize, usize> = HashMap::new();
+    for (i, sh) in sheets.iter().enumerate() {
+        latest.insert(sh.course, i);
+    }
+    for (i, sh) in sheets.iter().enumerate() {
+        let report = store
+            .sheet(ids[i])
+            .await
+            .unwrap()
+            .expect("the sheet exists");
+        let st = report.sheet.status;
+        if latest[&sh.course] == i {
+            assert_eq!(
+                st,
+                SheetStatus::Processed,
+                "sheet {} of course {}",
+                ids[i],
+                sh.course
+            );
+            assert_eq!(report.sheet.rows_accepted as usize, sh.accepted.len());
+            assert_eq!(
+                report.sheet.rows_rejected, sh.bad_rows,
+                "{:?}",
+                report.row_errors
+            );
+        } else {
+            assert_eq!(
+                st,
+                SheetStatus::Superseded,
+                "an older sheet of course {} is superseded",
+                sh.course
+            );
+        }
+    }
+    for (c, &i) in &latest {
+        let (code, semester) = course(*c);
+        let term = CourseTerm {
+            course_code: CourseCode::parse(&code).unwrap(),
+            session,
+            semester,
+        };
+        let records = store.course_records(&term).await.unwrap();
+        let mut got: BTreeMap<String, (Score, Score)> = BTreeMap::new();
+        for r in &records {
+            let dup = got.insert(r.matric_no.to_string(), (r.ca, r.exam));
+            assert!(
+                dup.is_none(),
+                "{code}: {} has two current records",
+                r.matric_no
+            );
+            assert_eq!(
+                r.sheet_id, ids[i],
+                "{code}: {} comes from the newest sheet",
+                r.matric_no
+            );
+            assert_eq!(r.total, r.ca.checked_add(r.exam).unwrap());
+        }
+        assert_eq!(
+            got, sheets[i].accepted,
+            "{code}: the records are exactly the accepted rows"
+        );
+    }
+    for st in 0..STUDENTS {
+        let m = MatricNo::parse(&matric(st)).unwrap();
+        let attempts: Vec<Attempt> = store
+            .student_records(&m)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| Attempt {
+                course: r.course_code.clone(),
+                session: r.session,
+                semester: r.semester,
+                units: r.units,
+                points: r.points,
+            })
+            .collect();
+        let expected = gpa::summarise(&attempts, &s.policy);
+        let stored = store.semester_results(&m).await.unwrap();
+        assert_eq!(stored.len(), expected.len(), "{m}: one result per semester");
+        for (got, want) in stored.iter().zip(&expected) {
+            assert_eq!(
+                (got.session, got.semester),
+                (want.session, want.semester),
+                "{m}"
+            );
+            assert_eq!(
+                (got.units, got.weighted_points, got.gpa),
+                (want.tally.units, want.tally.weighted, want.gpa),
+                "{m} GPA"
+            );
+            assert_eq!(
+                (
+                    got.cumulative_units,
+                    got.cumulative_weighted_points,
+                    got.cgpa
+                ),
+                (want.cumulative.units, want.cumulative.weighted, want.cgpa),
+                "{m} CGPA"
+            );
+        }
+    }
+}
