@@ -1,5 +1,5 @@
-//! The operator's endpoints: `/healthz` (the process is alive), `/readyz` (every engine
-//! answers), `/metrics` (Prometheus text), and the API description `/api/openapi.json`.
+//! The operator's endpoints: `/healthz` (the process is alive), `/readyz` (the store
+//! answers; a missing cache or queue only degrades it), `/metrics` (Prometheus text), and the API description `/api/openapi.json`.
 //!
 //! `/healthz` must never call an engine: a liveness probe that fails because the database
 //! is slow gets a healthy process restarted. `/readyz` bounds every check with a short
@@ -60,13 +60,22 @@ async fn readyz(State(s): State<Services>) -> Response {
         probe("cache", p.cache.ping()),
         probe("queue", p.queue.stats()),
     );
+    // Only the store is essential: without the cache, reads go to the store; without the
+    // queue, uploads still land in the outbox (or the SQLite job table). A process missing
+    // either is degraded but still worth sending traffic to, so a Redis or RabbitMQ outage
+    // does not take every portal out of the load balancer.
+    let store_ok = store == "ok";
+    let all_ok = store_ok && cache == "ok" && queue == "ok";
     let checks = BTreeMap::from([("store", store), ("cache", cache), ("queue", queue)]);
-    let ready = checks.values().all(|v| v == "ok");
     let body = Readiness {
-        status: if ready { "ready" } else { "unavailable" },
+        status: match (store_ok, all_ok) {
+            (_, true) => "ready",
+            (true, false) => "degraded",
+            (false, _) => "unavailable",
+        },
         checks,
     };
-    let code = if ready {
+    let code = if store_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
