@@ -94,8 +94,11 @@ async fn uploads_made_while_rabbitmq_is_down_are_processed_once_it_is_back() {
     d.assert_all_running();
 
     broker.resume();
-    // The rest (corrections included) once the broker is back; the portal may still be
-    // reconnecting, which the client rides out like any other transient refusal.
+    // Nothing else happens until the waiting jobs are through: the relay and the worker
+    // must reconnect and deliver them by themselves.
+    verify::wait_final(&store, &ids[down.clone()], Duration::from_secs(120)).await;
+    // The rest (corrections included); a portal still settling its connection would be
+    // ridden out by the client like any other transient refusal.
     let firsts = plan.offerings.len();
     ids.extend(upload_retrying(&portal, &plan, &tokens, down.end..firsts).await);
     ids.extend(upload_retrying(&portal, &plan, &tokens, firsts..plan.sheets.len()).await);

@@ -19,7 +19,7 @@ pub struct Portal {
     pub http: reqwest::Client,
 }
 
-/// Outcome of one attempt: done, worth another try, or a refusal.
+/// Outcome of one attempt: done, or worth another try (a refusal panics on the spot).
 enum Attempt<T> {
     Done(T),
     Again(String),
