@@ -33,9 +33,10 @@ pub struct DemoArgs {
     /// Number of students.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=500_000))]
     pub students: u32,
-    /// Address to serve on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-    pub listen: SocketAddr,
+    /// Address to serve on (port 0 picks a free port) [default: EPORTAL_LISTEN, else
+    /// 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
     /// The password of every demo account.
     #[arg(long, default_value = "demo1234")]
     pub password: String,
@@ -84,7 +85,10 @@ pub async fn run(mut config: Config, data_dir_given: bool, args: DemoArgs) -> Re
         )));
     }
     config.role = crate::config::ProcessRole::All;
-    config.listen = args.listen;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    let listen = config.listen;
     config.validate().map_err(Failure::Config)?;
     let dir = config.data_dir.clone();
     // The embedded deployment keeps everything in the data directory, so the directory
@@ -108,9 +112,9 @@ pub async fn run(mut config: Config, data_dir_given: bool, args: DemoArgs) -> Re
             dir.display()
         )));
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("--listen: cannot listen on {}", args.listen))?;
+        .with_context(|| format!("--listen: cannot listen on {listen}"))?;
     let started = Instant::now();
     let app = crate::cli::build(config).await?;
     let running = app.start(Some(listener)).await?;
