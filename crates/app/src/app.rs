@@ -94,6 +94,11 @@ impl App {
                     tracing::error!(error = %e, "HTTP server stopped");
                 }
             });
+            if role.runs_portal() {
+                let me = services.clone();
+                let s = stopped.clone();
+                tasks.spawn(async move { me.run_warmer(s).await });
+            }
             if role.runs_portal() && services.ports.uses_outbox_relay {
                 let me = services.clone();
                 let s = stopped.clone();

@@ -11,7 +11,7 @@ use eportal_core::model::{
     Allocation, Course, CourseRecord, CourseTerm, Department, Faculty, Institution, Programme,
     Registration, SemesterResult, Staff, Student, UserAccount,
 };
-use eportal_core::sheet::{AcceptedRow, RowError, Roster};
+use eportal_core::sheet::{AcceptedRow, Roster, RowError};
 use eportal_core::workflow::WorkflowState;
 use eportal_core::{CourseCode, GradingPolicy, MatricNo};
 use serde::{Deserialize, Serialize};
@@ -22,8 +22,7 @@ use serde::{Deserialize, Serialize};
 /// whole call with [`crate::PortError::Invalid`]; importers check references first.
 #[async_trait]
 pub trait Directory: Send + Sync {
-    async fn put_institution(&self, inst: &Institution, policy: &GradingPolicy)
-        -> PortResult<()>;
+    async fn put_institution(&self, inst: &Institution, policy: &GradingPolicy) -> PortResult<()>;
     async fn institution(&self) -> PortResult<Option<(Institution, GradingPolicy)>>;
     async fn upsert_faculties(&self, rows: &[Faculty]) -> PortResult<u64>;
     async fn upsert_departments(&self, rows: &[Department]) -> PortResult<u64>;

@@ -8,6 +8,7 @@ pub mod people;
 pub mod relay;
 pub mod results;
 pub mod sheets;
+pub mod warm;
 pub mod worker;
 pub mod workflow;
 
@@ -37,6 +38,8 @@ pub struct Services {
     pub policy: Arc<GradingPolicy>,
     pub metrics: Arc<Metrics>,
     pub auth: Arc<auth::AuthService>,
+    /// Students whose cached results should be refilled (after publication).
+    pub warmer: Arc<warm::Warmer>,
 }
 
 /// Who is asking: the signed-in account and its roles.
@@ -116,6 +119,7 @@ impl Services {
             policy: Arc::new(policy),
             metrics,
             auth,
+            warmer: Arc::new(warm::Warmer::default()),
         }
     }
 }

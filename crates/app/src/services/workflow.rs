@@ -123,8 +123,8 @@ impl Services {
         Ok(state)
     }
 
-    /// Students now see the course: drop their cached results and warm them again in the
-    /// background so the first reads after publication are hits.
+    /// Students now see the course: drop their cached results now, and have the warmer
+    /// refill them in the background so the first reads after publication are hits.
     async fn after_publish(&self, term: &CourseTerm) {
         let students = match self.ports.store.registered(term).await {
             Ok(s) => s,
@@ -134,19 +134,7 @@ impl Services {
             }
         };
         self.forget_results(&students).await;
-        let me = self.clone();
-        tokio::spawn(async move {
-            let warmer = Principal {
-                username: "cache-warmer".into(),
-                display_name: "cache warmer".into(),
-                roles: vec![Role::Admin],
-            };
-            for m in students {
-                if let Err(e) = me.student_results(&warmer, &m).await {
-                    tracing::debug!(matric = %m, error = %e, "cache warm-up skipped a student");
-                }
-            }
-        });
+        self.warmer.enqueue(students);
     }
 
     /// A course result with its records, for its lecturer and reviewers.
