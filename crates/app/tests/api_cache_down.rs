@@ -8,7 +8,7 @@
 mod common;
 
 use common::university::{CSC201, DEAN, HOD, LECTURER, SENATE, STUDENTS};
-use common::{json, path_matric, spawn_app_with, TestApp};
+use common::{cache_hits, json, path_matric, spawn_app_with, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
@@ -99,21 +99,6 @@ async fn publish_csc201(app: &TestApp) {
 async fn results(app: &TestApp, token: &str) -> (StatusCode, Value) {
     let path = format!("/api/v1/students/{}/results", path_matric(STUDENTS[0]));
     json(app.get(&path, Some(token)).await).await
-}
-
-/// The count of results-cache hits so far, from /metrics.
-async fn cache_hits(app: &TestApp) -> u64 {
-    let text = app
-        .get("/metrics", None)
-        .await
-        .text()
-        .await
-        .expect("metrics");
-    text.lines()
-        .find(|l| l.starts_with("eportal_cache_total{outcome=\"hit\"}"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 async fn readiness(app: &TestApp) -> (StatusCode, Value) {

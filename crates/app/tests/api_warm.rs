@@ -5,7 +5,7 @@
 mod common;
 
 use common::university::{CSC201, DEAN, HOD, LECTURER, MTH201, MTH_HOD, SENATE, STUDENTS};
-use common::{json, path_matric, spawn_app, TestApp};
+use common::{cache_hits, json, path_matric, spawn_app, TestApp};
 use eportal::services::results::results_cache_key;
 use eportal_core::MatricNo;
 use reqwest::StatusCode;
@@ -39,20 +39,6 @@ async fn act(app: &TestApp, who: &str, course: &str, action: &str) {
     let path = format!("/api/v1/course-results/{course}/2024-2025/first/{action}");
     let (status, body) = json(app.post_json(&path, Some(&token), &json!({})).await).await;
     assert_eq!(status, StatusCode::OK, "{who} {action} {course}: {body}");
-}
-
-async fn cache_hits(app: &TestApp) -> u64 {
-    let text = app
-        .get("/metrics", None)
-        .await
-        .text()
-        .await
-        .expect("metrics");
-    text.lines()
-        .find(|l| l.starts_with("eportal_cache_total{outcome=\"hit\"}"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 #[tokio::test]

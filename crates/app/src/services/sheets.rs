@@ -67,10 +67,7 @@ impl Services {
         let course = store.course(&term.course_code).await?.ok_or_else(|| {
             ServiceError::NotFound(format!("course {} does not exist", term.course_code))
         })?;
-        let allocated = store.allocations(term).await?;
-        let is_admin = who.has(Role::Admin);
-        let is_its_lecturer = who.has(Role::Lecturer) && allocated.contains(&who.username);
-        if !(is_admin || is_its_lecturer) {
+        if !(who.has(Role::Admin) || self.is_allocated(who, term).await?) {
             return Err(ServiceError::Forbidden(format!(
                 "you are not allocated to {} in the {} semester of {}; only its lecturer may upload its score sheet",
                 course.code, term.semester, term.session

@@ -5,7 +5,7 @@
 //! effects of publishing (students' cached results refreshed).
 
 use super::{Principal, ServiceError, ServiceResult, Services};
-use eportal_core::model::{CourseRecord, CourseTerm};
+use eportal_core::model::{Course, CourseRecord, CourseTerm};
 use eportal_core::workflow::{self, Action, WorkflowError, WorkflowState};
 use eportal_core::Role;
 use eportal_ports::store::CourseResultState;
@@ -20,42 +20,55 @@ pub struct CourseResultDetail {
 }
 
 impl Services {
-    /// Whether `who` acts on this course in the capacity of `role` (not only holds the role).
-    async fn in_scope(
+    /// Whether `who` is a lecturer allocated to teach the course in that term.
+    pub async fn is_allocated(&self, who: &Principal, term: &CourseTerm) -> ServiceResult<bool> {
+        Ok(who.has(Role::Lecturer)
+            && self
+                .ports
+                .store
+                .allocations(term)
+                .await?
+                .contains(&who.username))
+    }
+
+    /// Which of `who`'s roles apply to this course: a lecturer who is HOD of another
+    /// department is not HOD here, a dean of another faculty not dean here.
+    async fn roles_for(
         &self,
         who: &Principal,
-        role: Role,
         term: &CourseTerm,
-    ) -> ServiceResult<bool> {
+        course: &Course,
+    ) -> ServiceResult<Vec<Role>> {
         let store = &self.ports.store;
-        if !who.has(role) {
-            return Ok(false);
-        }
-        match role {
-            Role::Senate | Role::Admin => Ok(true),
-            Role::Lecturer => Ok(store.allocations(term).await?.contains(&who.username)),
-            Role::Hod | Role::Dean => {
-                let (Some(staff), Some(course)) = (
-                    store.staff(&who.username).await?,
-                    store.course(&term.course_code).await?,
-                ) else {
-                    return Ok(false);
-                };
-                if role == Role::Hod {
-                    return Ok(staff.department_code == course.department_code);
+        let staff = if who.has(Role::Hod) || who.has(Role::Dean) {
+            store.staff(&who.username).await?
+        } else {
+            None
+        };
+        let mut roles = Vec::new();
+        for &role in &who.roles {
+            let holds = match (role, &staff) {
+                (Role::Senate | Role::Admin, _) => true,
+                (Role::Lecturer, _) => self.is_allocated(who, term).await?,
+                (Role::Hod, Some(s)) => s.department_code == course.department_code,
+                (Role::Dean, Some(s)) => {
+                    let depts = store.departments().await?;
+                    let faculty_of = |code: &str| {
+                        depts
+                            .iter()
+                            .find(|d| d.code == code)
+                            .map(|d| d.faculty_code.clone())
+                    };
+                    faculty_of(&s.department_code).is_some()
+                        && faculty_of(&s.department_code) == faculty_of(&course.department_code)
                 }
-                let depts = store.departments().await?;
-                let faculty_of = |code: &str| {
-                    depts
-                        .iter()
-                        .find(|d| d.code == code)
-                        .map(|d| d.faculty_code.clone())
-                };
-                Ok(faculty_of(&staff.department_code).is_some()
-                    && faculty_of(&staff.department_code) == faculty_of(&course.department_code))
+                (Role::Hod | Role::Dean | Role::Student, _) => false,
+            };
+            if holds {
+                roles.push(role);
             }
-            Role::Student => Ok(false),
         }
+        Ok(roles)
     }
 
     /// Applies a workflow action to a course result on behalf of `who`.
@@ -66,21 +79,11 @@ impl Services {
         action: Action,
     ) -> ServiceResult<CourseResultState> {
         let store = &self.ports.store;
-        if store.course(&term.course_code).await?.is_none() {
-            return Err(ServiceError::NotFound(format!(
-                "course {} does not exist",
-                term.course_code
-            )));
-        }
+        let course = store.course(&term.course_code).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!("course {} does not exist", term.course_code))
+        })?;
         let current = store.course_result(term).await?;
-        // The roles `who` holds *for this course*: a lecturer who is HOD of another
-        // department is not HOD here.
-        let mut roles = Vec::new();
-        for r in &who.roles {
-            if self.in_scope(who, *r, term).await? {
-                roles.push(*r);
-            }
-        }
+        let roles = self.roles_for(who, term, &course).await?;
         let to = workflow::next(current.state, &action, &roles).map_err(|e| match e {
             WorkflowError::NotAllowedNow { .. } => ServiceError::Conflict(e.to_string()),
             WorkflowError::WrongRole { .. } => ServiceError::Forbidden(format!(
@@ -143,11 +146,7 @@ impl Services {
         who: &Principal,
         term: &CourseTerm,
     ) -> ServiceResult<CourseResultDetail> {
-        let mut allowed = who.is_staff_reader();
-        if !allowed && who.has(Role::Lecturer) {
-            allowed = self.in_scope(who, Role::Lecturer, term).await?;
-        }
-        if !allowed {
+        if !(who.is_staff_reader() || self.is_allocated(who, term).await?) {
             return Err(ServiceError::Forbidden(
                 "only the course's lecturer and reviewers may see this course result".into(),
             ));

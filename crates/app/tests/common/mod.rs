@@ -166,6 +166,21 @@ impl TestApp {
     }
 }
 
+/// The count of results-cache hits so far, read from `/metrics`.
+pub async fn cache_hits(app: &TestApp) -> u64 {
+    let text = app
+        .get("/metrics", None)
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    text.lines()
+        .find(|l| l.starts_with("eportal_cache_total{outcome=\"hit\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The status and JSON body of a response (panics with the text if it is not JSON).
 pub async fn json(res: Response) -> (StatusCode, Value) {
     let status = res.status();
