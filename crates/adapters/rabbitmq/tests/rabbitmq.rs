@@ -9,7 +9,9 @@ use common::{open, shared_url, unique_ns};
 use eportal_core::jobs::{Envelope, Job};
 use eportal_ports::{JobQueue, PortError, QueueStats};
 use eportal_rabbitmq::RabbitQueue;
-use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueDeclareOptions};
+use lapin::options::{
+    BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
+};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use std::time::{Duration, Instant};
@@ -145,6 +147,11 @@ async fn an_unreadable_message_is_parked_with_the_reason_and_the_next_job_served
     let ns = unique_ns("garbage");
     let q = open(&ns).await;
     let (_conn, ch) = raw_channel().await;
+    // The garbage travels on another connection than the adapter's publish: wait for the
+    // broker's confirm so it is queued before job 2, and so served (and parked) first.
+    ch.confirm_select(ConfirmSelectOptions::default())
+        .await
+        .expect("confirm mode");
     ch.basic_publish(
         "",
         &format!("{ns}.jobs"),
@@ -153,7 +160,9 @@ async fn an_unreadable_message_is_parked_with_the_reason_and_the_next_job_served
         BasicProperties::default(),
     )
     .await
-    .expect("publish garbage");
+    .expect("publish garbage")
+    .await
+    .expect("the broker confirms the garbage");
     q.publish(&job(2)).await.expect("publish");
     let d = receive_within(q.as_ref(), LEASE, Duration::from_secs(5))
         .await
