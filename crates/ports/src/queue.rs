@@ -17,7 +17,11 @@ pub struct Delivery {
     /// The adapter's handle for ack/retry/dead-letter (a row id, a delivery tag, …).
     pub tag: String,
     pub envelope: Envelope,
-    /// 1 on first delivery, +1 on every retry or redelivery after a lost lease.
+    /// How many times this job has been handed to a worker, this delivery included: 1 on
+    /// first delivery, +1 on every retry and on every redelivery after a lease that was never
+    /// settled (the worker died, hung, or lost its connection). Adapters count deliveries,
+    /// not completed attempts, so a job that kills its worker before it can settle still
+    /// counts up, and the worker can set it aside once it has been delivered too often.
     pub attempt: u32,
 }
 

@@ -245,6 +245,54 @@ pub async fn lost_lease_is_redelivered_to_another_handle(open: &Open) {
     stats_become(b.as_ref(), stats(0, 0, 0, 0), "after the ack").await;
 }
 
+/// Deliveries are counted, not completed attempts: a job whose lease runs out unsettled (its
+/// worker hung), that is retried, or whose handle vanishes (its process died) comes back with
+/// a count one higher each time. The worker's poison-job limit rests on this.
+pub async fn every_delivery_is_counted_even_when_never_settled(open: &Open) {
+    let ns = unique_ns("count");
+    let a = open(ns.clone()).await;
+    a.publish(&job(3)).await.expect("publish");
+    let short = Duration::from_millis(300);
+    for want in 1..=3 {
+        let d = receive_within(a.as_ref(), short, PATIENCE)
+            .await
+            .unwrap_or_else(|| panic!("delivery {want} of a job nobody settles"));
+        assert_eq!(d.envelope, job(3));
+        assert_eq!(
+            d.attempt, want,
+            "delivery {want}: a lease that ran out unsettled counts as a delivery"
+        );
+        // Not settled: the lease runs out and the queue hands the job out again.
+    }
+    let d4 = receive_within(a.as_ref(), LONG_LEASE, PATIENCE)
+        .await
+        .expect("a fourth delivery");
+    assert_eq!(d4.attempt, 4);
+    a.retry(&d4, Duration::from_millis(100), "database busy")
+        .await
+        .expect("retry");
+    // A short lease, as in `lost_lease_is_redelivered_to_another_handle`: an embedded queue
+    // only knows its holder died when the lease runs out.
+    let d5 = receive_within(a.as_ref(), Duration::from_millis(500), PATIENCE)
+        .await
+        .expect("the retried job comes back");
+    assert_eq!(
+        d5.attempt, 5,
+        "a retry after three lost leases is delivery 5"
+    );
+    drop(a); // the process holding delivery 5 dies
+    let b = open(ns).await;
+    let d6 = receive_within(b.as_ref(), LONG_LEASE, PATIENCE)
+        .await
+        .expect("a job whose holder died comes back");
+    assert_eq!(
+        d6.attempt, 6,
+        "a job whose holder vanished counts that delivery too"
+    );
+    b.ack(&d6).await.expect("ack");
+    stats_become(b.as_ref(), stats(0, 0, 0, 0), "after the ack").await;
+}
+
 pub async fn stats_reflect_ready_in_flight_and_delayed(open: &Open) {
     let q = open(unique_ns("stats")).await;
     for n in 1..=3 {
@@ -288,6 +336,7 @@ macro_rules! queue_contract {
             retry_waits_for_its_delay,
             dead_letter_stops_delivery_and_is_counted,
             lost_lease_is_redelivered_to_another_handle,
+            every_delivery_is_counted_even_when_never_settled,
             stats_reflect_ready_in_flight_and_delayed,
         );
     };
