@@ -79,6 +79,12 @@ pub struct WorkerConfig {
     /// How long an idle worker waits before polling the queue again.
     pub poll_ms: u64,
     pub retry: RetryPolicy,
+    /// A job handed to workers this many times without ever being settled (each time its
+    /// worker died, hung past its lease or lost its connection) is set aside, when it is
+    /// received again, before it can run once more: it goes to the dead-letter place and its
+    /// sheet is marked failed. This is what stops a sheet that crashes the process from
+    /// crashing it for ever.
+    pub max_deliveries: u32,
 }
 
 impl Default for WorkerConfig {
@@ -88,6 +94,7 @@ impl Default for WorkerConfig {
             lease_ms: 60_000,
             poll_ms: 200,
             retry: RetryPolicy::default(),
+            max_deliveries: 5,
         }
     }
 }
@@ -273,11 +280,34 @@ impl Config {
         if self.worker.retry.max_attempts == 0 {
             bail!("EPORTAL_WORKER__RETRY__MAX_ATTEMPTS must be more than 0");
         }
+        self.validate_max_deliveries()?;
         if self.auth.hash_concurrency == 0 {
             bail!("EPORTAL_AUTH__HASH_CONCURRENCY must be more than 0");
         }
         if self.auth.token_ttl_minutes == 0 {
             bail!("EPORTAL_AUTH__TOKEN_TTL_MINUTES must be more than 0");
+        }
+        Ok(())
+    }
+
+    /// The delivery limit sits between the retry budget (a job that fails cleanly is given up
+    /// by the retry schedule first, with its own error) and RabbitMQ's own limit on the jobs
+    /// queue (the backstop, which cannot mark the sheet failed: the worker must act first).
+    fn validate_max_deliveries(&self) -> anyhow::Result<()> {
+        let w = &self.worker;
+        let broker = u32::try_from(eportal_rabbitmq::DELIVERY_LIMIT).unwrap_or(u32::MAX);
+        if w.max_deliveries == 0 || w.max_deliveries > broker {
+            bail!(
+                "EPORTAL_WORKER__MAX_DELIVERIES must be between 1 and {broker} (RabbitMQ's own delivery limit on the jobs queue); got {}",
+                w.max_deliveries
+            );
+        }
+        if w.retry.max_attempts > w.max_deliveries {
+            bail!(
+                "EPORTAL_WORKER__RETRY__MAX_ATTEMPTS ({}) must not be more than EPORTAL_WORKER__MAX_DELIVERIES ({}): a job that keeps failing must use up its retries before it counts as one that stops its worker",
+                w.retry.max_attempts,
+                w.max_deliveries
+            );
         }
         Ok(())
     }

@@ -3,7 +3,8 @@
 
 use crate::config::LogFormat;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -31,12 +32,26 @@ pub struct Metrics {
     pub sheets: IntCounterVec,
     pub logins: IntCounterVec,
     pub cache: IntCounterVec,
+    /// Jobs received again after an earlier delivery (a retry, or a worker that stopped, hung
+    /// or lost its connection while holding it).
+    pub jobs_redelivered: IntCounter,
+    /// Worker tasks that died (a panic) and were started again.
+    pub worker_restarts: IntCounter,
+    /// Worker tasks running now; `/readyz` reads it.
+    pub workers_alive: IntGauge,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
     }
+}
+
+fn single_counter(r: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("valid metric");
+    r.register(Box::new(c.clone()))
+        .expect("metric registered once");
+    c
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -72,7 +87,25 @@ impl Metrics {
         .expect("valid metric");
         r.register(Box::new(queue_depth.clone()))
             .expect("metric registered once");
+        let workers_alive = IntGauge::new(
+            "eportal_workers_alive",
+            "Worker tasks running in this process (0 in a portal-only process)",
+        )
+        .expect("valid metric");
+        r.register(Box::new(workers_alive.clone()))
+            .expect("metric registered once");
         Metrics {
+            jobs_redelivered: single_counter(
+                &r,
+                "eportal_jobs_redelivered_total",
+                "Jobs received again after an earlier delivery (a retry, or a worker that stopped or overran its lease)",
+            ),
+            worker_restarts: single_counter(
+                &r,
+                "eportal_worker_restarts_total",
+                "Worker tasks that died (a panic) and were started again",
+            ),
+            workers_alive,
             http_requests: counter(
                 &r,
                 "eportal_http_requests_total",
@@ -90,7 +123,7 @@ impl Metrics {
             jobs: counter(
                 &r,
                 "eportal_jobs_total",
-                "Jobs handled by workers, by outcome (done, retried, dead)",
+                "Jobs handled by workers, by outcome (done, retried, dead; dead includes jobs set aside for too many deliveries)",
                 &["outcome"],
             ),
             sheet_rows: counter(

@@ -1,5 +1,6 @@
 //! The operator's endpoints: `/healthz` (the process is alive), `/readyz` (the store
-//! answers; a missing cache or queue only degrades it), `/metrics` (Prometheus text), and the API description `/api/openapi.json`.
+//! answers, and in a process that runs workers at least one worker is alive; a missing cache
+//! or queue, or some dead workers, only degrade it), `/metrics` (Prometheus text), and the API description `/api/openapi.json`.
 //!
 //! `/healthz` must never call an engine: a liveness probe that fails because the database
 //! is slow gets a healthy process restarted. `/readyz` bounds every check with a short
@@ -34,8 +35,17 @@ async fn healthz() -> Json<serde_json::Value> {
 #[derive(Serialize)]
 struct Readiness {
     status: &'static str,
-    /// Each engine: "ok", or why it is not ready.
+    /// Each engine (and the workers): "ok", or why it is not ready.
     checks: BTreeMap<&'static str, String>,
+    /// Only in a process that runs workers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workers: Option<Workers>,
+}
+
+#[derive(Serialize)]
+struct Workers {
+    alive: i64,
+    configured: usize,
 }
 
 /// "ok", or a short reason; the engine's own error goes to the log.
@@ -65,17 +75,35 @@ async fn readyz(State(s): State<Services>) -> Response {
     // either is degraded but still worth sending traffic to, so a Redis or RabbitMQ outage
     // does not take every portal out of the load balancer.
     let store_ok = store == "ok";
-    let all_ok = store_ok && cache == "ok" && queue == "ok";
-    let checks = BTreeMap::from([("store", store), ("cache", cache), ("queue", queue)]);
+    let mut checks = BTreeMap::from([("store", store), ("cache", cache), ("queue", queue)]);
+    // A worker process whose every worker loop has died still answers HTTP but does no work:
+    // it must leave the pool (and its supervisor is restarting the loops meanwhile).
+    let workers = s.config.role.runs_workers().then(|| Workers {
+        alive: s.metrics.workers_alive.get(),
+        configured: s.config.worker.concurrency,
+    });
+    let mut workers_ok = true;
+    if let Some(w) = &workers {
+        workers_ok = w.alive > 0;
+        let verdict = if usize::try_from(w.alive).is_ok_and(|a| a >= w.configured) {
+            "ok".to_string()
+        } else {
+            format!("{} of {} workers alive", w.alive.max(0), w.configured)
+        };
+        checks.insert("workers", verdict);
+    }
+    let essential_ok = store_ok && workers_ok;
+    let all_ok = checks.values().all(|v| v == "ok");
     let body = Readiness {
-        status: match (store_ok, all_ok) {
+        status: match (essential_ok, all_ok) {
             (_, true) => "ready",
             (true, false) => "degraded",
             (false, _) => "unavailable",
         },
         checks,
+        workers,
     };
-    let code = if store_ok {
+    let code = if essential_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

@@ -3,11 +3,14 @@
 //! name an engine, only the ports in [`Ports`].
 
 pub mod auth;
+mod faults;
 pub mod import;
 pub mod people;
 pub mod relay;
 pub mod results;
+mod sheet_verdict;
 pub mod sheets;
+pub mod supervisor;
 pub mod warm;
 pub mod worker;
 pub mod workflow;

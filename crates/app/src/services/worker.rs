@@ -6,6 +6,11 @@
 //!
 //! Every handler is idempotent: a job delivered twice (a worker died after committing but
 //! before acknowledging) finds its sheet already final and changes nothing.
+//!
+//! Deliveries are counted, not completed attempts: a job that kills its worker (or the whole
+//! process) never reaches the retry schedule, so a job delivered more than
+//! `worker.max_deliveries` times is set aside when it is received, before it can run again.
+//! This module must never run a job past that limit.
 
 use super::{ServiceError, Services};
 use eportal_core::jobs::Job;
@@ -36,18 +41,7 @@ impl From<PortError> for JobFailure {
 }
 
 impl Services {
-    /// Runs `worker.concurrency` job loops until `shutdown` turns true.
-    pub async fn run_workers(&self, shutdown: watch::Receiver<bool>) {
-        let mut set = tokio::task::JoinSet::new();
-        for n in 0..self.config.worker.concurrency {
-            let me = self.clone();
-            let stop = shutdown.clone();
-            set.spawn(async move { me.worker_loop(n, stop).await });
-        }
-        while set.join_next().await.is_some() {}
-    }
-
-    async fn worker_loop(&self, n: usize, mut shutdown: watch::Receiver<bool>) {
+    pub(super) async fn worker_loop(&self, n: usize, mut shutdown: watch::Receiver<bool>) {
         let lease = Duration::from_millis(self.config.worker.lease_ms);
         let idle = Duration::from_millis(self.config.worker.poll_ms);
         tracing::debug!(worker = n, "worker started");
@@ -75,6 +69,9 @@ impl Services {
 
     /// Handles one delivery and settles it with the queue (ack, retry or dead-letter).
     pub async fn run_delivery(&self, d: &Delivery) {
+        if d.attempt > 1 {
+            self.metrics.jobs_redelivered.inc();
+        }
         let span = tracing::info_span!(
             "job",
             tag = %d.tag,
@@ -83,6 +80,18 @@ impl Services {
         );
         async {
             let queue = &self.ports.queue;
+            let limit = self.config.worker.max_deliveries;
+            if d.attempt > limit {
+                let why = format!(
+                    "processing this sheet stopped the worker {limit} times without finishing; \
+                     it was set aside so that it cannot stop it again. Check the file, or export \
+                     it again from the spreadsheet and upload the new copy"
+                );
+                if let Err(e) = self.give_up(d, &why).await {
+                    tracing::warn!(error = %e, "could not set the job aside; it will be redelivered");
+                }
+                return;
+            }
             let result = self.handle_job(&d.envelope.job).await;
             let settled = match result {
                 Ok(()) => {
@@ -146,6 +155,7 @@ impl Services {
             );
             return Ok(());
         }
+        super::faults::before_processing(&summary.sha256)?;
         let bytes = self
             .ports
             .blobs
@@ -176,6 +186,7 @@ impl Services {
                 }
             }
         };
+        let outcome = super::sheet_verdict::nothing_accepted_is_rejected(outcome);
         let applied = store.apply_sheet(sheet_id, &outcome, &policy).await?;
         match (&applied, &outcome) {
             (ApplyOutcome::Applied { affected }, SheetOutcome::Judged { accepted, rejected }) => {
