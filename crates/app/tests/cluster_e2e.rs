@@ -2,7 +2,8 @@
 //! in front of two portals, and two workers, all real `eportal serve` processes on loopback
 //! over PostgreSQL, RabbitMQ and Redis, sharing one data directory. A semester's score sheets
 //! are uploaded through HAProxy; while they are being processed one worker and one portal
-//! are killed with SIGKILL, the remaining sheets are uploaded through HAProxy regardless, and
+//! are killed with SIGKILL (the worker while it holds a job, which must then be delivered
+//! again), the remaining sheets are uploaded through HAProxy regardless, and
 //! the two are started again. In the end every accepted row is stored exactly once, no sheet
 //! is stuck, and every GPA equals a recomputation from the stored records.
 //!
@@ -23,6 +24,9 @@ const STUDENTS: usize = 800;
 use support::client::Portal;
 use support::semester::{self, Plan, PASSWORD};
 use support::{engines, password_hash, verify, Deployment};
+
+/// A worker's own count of deliveries handed to its loops and not yet settled.
+const IN_HAND: &str = "eportal_queue_depth{state=\"in_flight\"}";
 
 /// Uploads `plan.sheets[range]` at once, each retried until accepted; returns their ids.
 /// `done` counts the uploads answered so far.
@@ -83,11 +87,13 @@ async fn no_row_is_lost_or_doubled_when_a_worker_and_a_portal_are_killed_mid_sem
     let half = plan.offerings.len() / 2;
     let none = AtomicUsize::new(0);
     let mut ids = upload(&lb, &plan, &tokens, 0..half, &none).await;
+    // It must hold a job when it dies (a delivery handed to its worker loop, not settled):
+    // that is what the kill is meant to interrupt.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while finished(&store, &ids).await == 0 {
+    while finished(&store, &ids).await == 0 || d.worker_metric(0, IN_HAND).await == 0 {
         assert!(
             Instant::now() < deadline,
-            "no sheet processed within 60 s of its upload"
+            "within 60 s of the uploads, no sheet was processed while worker1 held a job"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -120,6 +126,14 @@ async fn no_row_is_lost_or_doubled_when_a_worker_and_a_portal_are_killed_mid_sem
     verify::wait_final(&store, &ids, Duration::from_secs(180)).await;
     verify::assert_consistent(&store, &plan, &ids).await;
     verify::assert_queue_drained(&d.iso, Duration::from_secs(30)).await;
+    // What worker1 held came back to the queue with RabbitMQ's delivery count raised, and a
+    // worker received it again.
+    let redelivered = d.workers_metric("eportal_jobs_redelivered_total").await;
+    eprintln!("jobs delivered again after the kill: {redelivered}");
+    assert!(
+        redelivered >= 1,
+        "no job was delivered a second time: the kill of worker1 hit no job in hand"
+    );
 
     d.assert_all_running();
     assert_eq!(

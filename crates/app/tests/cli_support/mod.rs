@@ -135,6 +135,11 @@ impl Child {
             .to_string()
     }
 
+    /// How the process ended, if it has ended on its own.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// `kill -9`: no chance to finish anything.
     pub fn kill_hard(&mut self) {
         let _ = self.child.kill();

@@ -39,6 +39,8 @@ pub struct Deployment {
     pub data_dir: PathBuf,
     pub run_dir: tempfile::TempDir,
     pub http: reqwest::Client,
+    /// More `EPORTAL_*` settings for every process started from now on (fault hooks, limits).
+    pub extra_env: Vec<(String, String)>,
 }
 
 impl Deployment {
@@ -66,11 +68,14 @@ impl Deployment {
             data_dir,
             run_dir,
             http: client::http_client(),
+            extra_env: Vec::new(),
         }
     }
 
     fn process(&self, name: &str, role: &str) -> Proc {
-        let spec = procs::eportal(name, role, free_addr(), &self.data_dir, &self.iso.env());
+        let mut env = self.iso.env();
+        env.extend(self.extra_env.iter().cloned());
+        let spec = procs::eportal(name, role, free_addr(), &self.data_dir, &env);
         Proc::new(spec, self.run_dir.path())
     }
 
@@ -90,9 +95,34 @@ impl Deployment {
 
     /// Where portal `i` listens.
     pub fn portal_addr(&self, i: usize) -> SocketAddr {
-        let args = &self.portals[i].spec.args;
-        let at = args.iter().position(|a| a == "--listen").expect("--listen") + 1;
-        args[at].parse().expect("a socket address")
+        listen_of(&self.portals[i])
+    }
+
+    /// Where worker `i` serves its operator's endpoints (/readyz, /metrics).
+    pub fn worker_addr(&self, i: usize) -> SocketAddr {
+        listen_of(&self.workers[i])
+    }
+
+    /// One series (name and labels exactly as exposed) of worker `i`'s /metrics; 0 if absent.
+    pub async fn worker_metric(&self, i: usize, series: &str) -> u64 {
+        let url = format!("http://{}/metrics", self.worker_addr(i));
+        let text = match self.http.get(&url).send().await {
+            Ok(res) => res.text().await.unwrap_or_default(),
+            Err(e) => panic!(
+                "{} does not answer /metrics: {e}",
+                self.workers[i].spec.name
+            ),
+        };
+        metric_value(&text, series)
+    }
+
+    /// One series summed over every worker's /metrics.
+    pub async fn workers_metric(&self, series: &str) -> u64 {
+        let mut sum = 0;
+        for i in 0..self.workers.len() {
+            sum += self.worker_metric(i, series).await;
+        }
+        sum
     }
 
     /// Starts HAProxy (configured from deploy/haproxy.cfg) in front of every portal and waits
@@ -132,4 +162,18 @@ impl Deployment {
             );
         }
     }
+}
+
+fn listen_of(p: &Proc) -> SocketAddr {
+    let args = &p.spec.args;
+    let at = args.iter().position(|a| a == "--listen").expect("--listen") + 1;
+    args[at].parse().expect("a socket address")
+}
+
+/// The value of `series` in a Prometheus text exposition; 0 if it is not there.
+pub fn metric_value(text: &str, series: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
 }
