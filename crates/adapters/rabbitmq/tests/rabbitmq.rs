@@ -317,3 +317,47 @@ async fn an_unreachable_broker_is_unavailable_at_once() {
         t.elapsed()
     );
 }
+
+/// The backstop under the worker's own delivery limit: a job handed back unsettled more than
+/// [`eportal_rabbitmq::DELIVERY_LIMIT`] times (its holders kept dying or overrunning their
+/// leases) is moved to the dead-letter queue by the broker itself, and each delivery on the
+/// way carries the count the worker would act on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_dead_letters_a_job_returned_more_than_the_delivery_limit() {
+    let q = open(&unique_ns("limit")).await;
+    q.publish(&job(1)).await.expect("publish");
+    let mut attempts = Vec::new();
+    // Each delivery is left unsettled; its 100 ms lease runs out and the handle gives it back.
+    while let Some(d) = receive_within(
+        q.as_ref(),
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+    )
+    .await
+    {
+        attempts.push(d.attempt);
+        assert!(
+            attempts.len() <= 40,
+            "delivered {} times: {attempts:?}",
+            attempts.len()
+        );
+    }
+    let limit = eportal_rabbitmq::DELIVERY_LIMIT as u32;
+    assert_eq!(
+        attempts,
+        (1..=limit + 1).collect::<Vec<u32>>(),
+        "delivered once, then again after each of {limit} returns, each counted"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = q.stats().await.expect("stats");
+        if s == (QueueStats {
+            dead: 1,
+            ..QueueStats::default()
+        }) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "stats stayed {s:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
