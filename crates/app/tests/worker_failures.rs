@@ -253,11 +253,11 @@ async fn a_sheet_with_no_acceptable_row_is_rejected_and_the_scores_stay() {
     assert!(
         message.starts_with(
             "none of the 3 rows could be accepted, so the sheet was rejected as a whole and \
-             the course's scores were left as they were: 2 rows like row 2: "
+             the course's scores were left as they were: 2 rows, e.g. row 2: "
         ),
         "{message}"
     );
-    assert!(message.contains("; 1 row like row 4: "), "{message}");
+    assert!(message.contains("; 1 row, e.g. row 4: "), "{message}");
     assert_eq!(
         store.course_records(&term).await.unwrap(),
         before,

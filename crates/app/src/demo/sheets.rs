@@ -84,8 +84,30 @@ pub fn sheet(u: &University, index: usize, seed: u64) -> Option<Sheet> {
         defects.push(DEFECTS[(index + rng.gen_range(1..DEFECTS.len())) % DEFECTS.len()]);
     }
     let mut planted = Vec::with_capacity(defects.len());
+    // A sheet keeps at least one good row of its class: one in which no row can be accepted is
+    // rejected as a whole, and the demo's courses must each end with results to publish.
+    let class_size = lines.len();
+    let mut spoiled = std::collections::HashSet::new();
     for d in defects {
         let at = rng.gen_range(0..lines.len());
+        let in_place = matches!(
+            d,
+            Defect::ExamAboveMaximum | Defect::AbsentExam | Defect::NotANumber
+        );
+        // The class row a defect spoils: its own, or the one a planted copy repeats (a copy
+        // with other scores makes both rows unacceptable).
+        let target = match at < class_size {
+            true => Some(at),
+            false => lines[..class_size]
+                .iter()
+                .position(|l| l.matric == lines[at].matric),
+        };
+        if let (true, Some(t)) = (in_place, target) {
+            if !spoiled.contains(&t) && class_size - spoiled.len() <= 1 {
+                continue;
+            }
+            spoiled.insert(t);
+        }
         planted.push(d);
         match d {
             Defect::UnknownMatric => lines.push(Line {

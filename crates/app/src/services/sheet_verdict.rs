@@ -50,11 +50,8 @@ fn nothing_accepted_message(rejected: &[RowError]) -> String {
             } else {
                 format!("{n} rows")
             };
-            format!(
-                "{rows} like row {}: {}",
-                first.row,
-                excerpt(&first.message, EXAMPLE_CHARS)
-            )
+            // Row messages name their row ("row 7: …").
+            format!("{rows}, e.g. {}", excerpt(&first.message, EXAMPLE_CHARS))
         })
         .collect();
     let others: usize = reasons.iter().skip(REASONS_SHOWN).map(|r| r.1).sum();
@@ -122,12 +119,16 @@ mod tests {
 
     #[test]
     fn the_message_counts_rows_and_names_the_most_common_reasons_first() {
-        let mut rejected = vec![err(2, RowErrorKind::OutOfRange, "exam 75 is more than 60")];
+        let mut rejected = vec![err(
+            2,
+            RowErrorKind::OutOfRange,
+            "row 2: exam 75 is more than 60",
+        )];
         for r in 3..=5 {
             rejected.push(err(
                 r,
                 RowErrorKind::UnknownStudent,
-                &format!("CRS/1999/000{r} is not a student"),
+                &format!("row {r}: CRS/1999/000{r} is not a student"),
             ));
         }
         let SheetOutcome::Rejected { message } =
@@ -141,8 +142,8 @@ mod tests {
         assert_eq!(
             message,
             "none of the 4 rows could be accepted, so the sheet was rejected as a whole and the \
-             course's scores were left as they were: 3 rows like row 3: CRS/1999/0003 is not a \
-             student; 1 row like row 2: exam 75 is more than 60"
+             course's scores were left as they were: 3 rows, e.g. row 3: CRS/1999/0003 is not a \
+             student; 1 row, e.g. row 2: exam 75 is more than 60"
         );
     }
 
