@@ -129,6 +129,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
                 config.listen = l;
             }
             config.validate().map_err(Failure::Config)?;
+            // A connection cap the open-file limit cannot honour is a setting to fix.
+            let open_files = crate::http::serve::raise_open_file_limit();
+            crate::http::serve::connection_cap(&config.limits, open_files)
+                .map_err(Failure::Config)?;
             serve(config).await?;
             Ok(ExitCode::SUCCESS)
         }

@@ -64,6 +64,9 @@ pub struct Limits {
     /// Open client connections at once; more are closed as they arrive. 0 derives it from the
     /// open-file limit, less a reserve for the database, sheets and parser children.
     pub max_connections: usize,
+    /// Request bodies held in memory at once, over all connections, in bytes; a request whose
+    /// body would pass it is answered 503 with Retry-After.
+    pub max_buffered_bytes: usize,
 }
 
 impl Default for Limits {
@@ -78,6 +81,7 @@ impl Default for Limits {
             header_timeout_ms: 10_000,
             body_timeout_ms: 30_000,
             max_connections: 0,
+            max_buffered_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -297,6 +301,13 @@ impl Config {
         }
         if l.body_timeout_ms < 100 {
             bail!("EPORTAL_LIMITS__BODY_TIMEOUT_MS must be at least 100");
+        }
+        if l.max_buffered_bytes < l.max_upload_bytes {
+            bail!(
+                "EPORTAL_LIMITS__MAX_BUFFERED_BYTES ({}) must be at least EPORTAL_LIMITS__MAX_UPLOAD_BYTES ({}), or no score sheet could ever be received",
+                l.max_buffered_bytes,
+                l.max_upload_bytes
+            );
         }
         if self.metrics_listen == Some(self.listen) && self.listen.port() != 0 {
             bail!(

@@ -331,3 +331,50 @@ async fn a_flooding_client_is_refused_by_its_own_limit_while_others_are_served()
     );
     eprintln!("the flood's answers by status: {seen:?}");
 }
+
+/// Starts a sign-in announcing a 60 KiB body and sends only its first 10 KiB.
+async fn big_half_body(addr: &str) -> TcpStream {
+    let mut s = connect(addr).await;
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: portal\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        60 * 1024
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&[b' '; 10 * 1024]).await.unwrap();
+    s
+}
+
+#[tokio::test]
+async fn bodies_held_in_memory_are_bounded_in_total() {
+    let app = spawn_app_with(|c| {
+        c.limits.max_upload_bytes = 16 * 1024;
+        c.limits.max_buffered_bytes = 16 * 1024;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let first = big_half_body(&addr).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // 10 KiB held of 16: another 10 KiB body does not fit, and is refused at once.
+    let mut second = big_half_body(&addr).await;
+    let answer = read_until_closed(&mut second, Duration::from_secs(2))
+        .await
+        .expect("refused at once");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("receiving too much at once"), "{answer}");
+    assert!(answer.to_lowercase().contains("retry-after: 1"), "{answer}");
+
+    // A small body still fits beside it.
+    let token = app.login(STUDENTS[0]).await;
+    assert!(!token.is_empty());
+
+    // When the first client goes away, its share is given back.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut third = big_half_body(&addr).await;
+    assert_eq!(
+        read_until_closed(&mut third, Duration::from_millis(1000)).await,
+        None,
+        "the body is waited for again"
+    );
+}

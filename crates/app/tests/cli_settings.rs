@@ -172,7 +172,7 @@ fn a_connection_cap_above_the_open_file_limit_is_refused() {
     let (code, out, err) = outcome(&run(eportal(tmp.path())
         .env("EPORTAL_LIMITS__MAX_CONNECTIONS", "100000000")
         .args(["serve", "--listen", "127.0.0.1:0"])));
-    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(code, 2, "a setting to fix: {out}{err}");
     assert!(
         err.contains("EPORTAL_LIMITS__MAX_CONNECTIONS=100000000 is more than this process can hold open: its open-file limit is"),
         "{err}"

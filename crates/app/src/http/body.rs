@@ -4,6 +4,10 @@
 //! So a thousand clients that never finish their bodies hold connections (bounded by the
 //! connection cap) but no slot of the work the portal can do at once.
 //!
+//! The bodies being held in memory at once are bounded too (`limits.max_buffered_bytes`,
+//! counted in KiB as they arrive): a request that would pass the bound is answered `503` at
+//! once, so many connections each sending a large body cannot exhaust memory.
+//!
 //! A route may name a gate that judges the sender from the headers alone (the upload route:
 //! only staff may upload at all); it runs before a byte of the body is read, so a student's
 //! 5 MB upload is refused without being received. This module must never read a body without
@@ -21,6 +25,7 @@ use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Judges the sender of a request from its headers, before its body is read.
 pub type Gate = fn(&Parts, &Services) -> Result<(), ApiError>;
@@ -38,13 +43,17 @@ pub struct BodyRule {
 pub struct Bodies {
     services: Services,
     rules: Arc<HashMap<(Method, &'static str), BodyRule>>,
+    /// KiB of request bodies that may be held in memory at once.
+    budget: Arc<Semaphore>,
 }
 
 impl Bodies {
     pub fn new(services: Services, rules: HashMap<(Method, &'static str), BodyRule>) -> Self {
+        let kib = services.config.limits.max_buffered_bytes.div_ceil(1024);
         Bodies {
             services,
             rules: Arc::new(rules),
+            budget: Arc::new(Semaphore::new(kib.min(Semaphore::MAX_PERMITS))),
         }
     }
 }
@@ -91,12 +100,28 @@ pub async fn read_body(State(b): State<Bodies>, req: Request, next: Next) -> Res
         return too_large(limit);
     }
     let ms = limits.body_timeout_ms;
-    match tokio::time::timeout(Duration::from_millis(ms), collect(body, limit)).await {
-        Ok(Ok(bytes)) => {
+    let read = collect(body, limit, b.budget.clone());
+    match tokio::time::timeout(Duration::from_millis(ms), read).await {
+        Ok(Ok((bytes, _held))) => {
+            // `_held` keeps the body's share of the budget until the answer is ready.
             next.run(Request::from_parts(parts, Body::from(bytes)))
                 .await
         }
         Ok(Err(Collect::TooLarge)) => too_large(limit),
+        Ok(Err(Collect::Busy)) => {
+            b.services
+                .metrics
+                .http_refused
+                .with_label_values(&["overload"])
+                .inc();
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the portal is receiving too much at once; please try again in a moment",
+            )
+            .with_retry_after(1)
+            .into_response()
+        }
         Ok(Err(Collect::Broken)) => ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad-body",
@@ -125,17 +150,39 @@ pub async fn read_body(State(b): State<Bodies>, req: Request, next: Next) -> Res
 enum Collect {
     TooLarge,
     Broken,
+    /// The memory budget for bodies is spent.
+    Busy,
 }
 
-async fn collect(body: Body, limit: usize) -> Result<Bytes, Collect> {
+/// The body in memory, with its share of the budget (released when dropped).
+async fn collect(
+    body: Body,
+    limit: usize,
+    budget: Arc<Semaphore>,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Collect> {
     let mut stream = body.into_data_stream();
     let mut buf = Vec::new();
+    let mut held: Option<OwnedSemaphorePermit> = None;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| Collect::Broken)?;
-        if buf.len() + chunk.len() > limit {
+        let len = buf.len() + chunk.len();
+        if len > limit {
             return Err(Collect::TooLarge);
+        }
+        let have = held.as_ref().map_or(0, |p| p.num_permits());
+        let need = len.div_ceil(1024).saturating_sub(have);
+        if need > 0 {
+            let more = u32::try_from(need).map_err(|_| Collect::Busy)?;
+            let permit = budget
+                .clone()
+                .try_acquire_many_owned(more)
+                .map_err(|_| Collect::Busy)?;
+            match &mut held {
+                Some(h) => h.merge(permit),
+                None => held = Some(permit),
+            }
         }
         buf.extend_from_slice(&chunk);
     }
-    Ok(Bytes::from(buf))
+    Ok((Bytes::from(buf), held))
 }
