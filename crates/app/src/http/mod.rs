@@ -1,7 +1,8 @@
 //! The HTTP entrypoint: the JSON API under `/api/v1`, its OpenAPI document, and the
 //! operator's endpoints (`/healthz`, `/readyz`, `/metrics`). One module per bounded context
 //! adds its routes to a [`RouteTable`]; this module merges them and puts the layers around
-//! them (request id and metrics on everything, admission control on the API).
+//! them (request id and metrics on everything, admission control on the API), and
+//! [`serve`] serves it with the connection-level limits (header timeout, connection cap).
 //!
 //! Handlers only translate between HTTP and the use cases in [`crate::services`]; they must
 //! never hold an academic rule or an authorisation rule of their own. The operator's endpoints

@@ -3,7 +3,7 @@
 //! that clock when a connection opens and again when a kept-alive connection goes idle, so it
 //! is also the idle keep-alive timeout), and at most `limits.max_connections` connections are
 //! open at once — one more is closed the moment it is accepted, never queued. Request bodies
-//! are bounded separately (`limits.body_timeout_ms`, in [`super::body`]). The open-file soft
+//! are bounded separately (`limits.body_timeout_ms`, in `http::body`). The open-file soft
 //! limit is raised to the hard limit at start, and the connection cap is kept below it with a
 //! reserve for the database, the sheet files and the parser children.
 //!
