@@ -1,8 +1,10 @@
-//! Slow and greedy clients cannot exhaust the portal: two thousand half-sent requests (headers
-//! never finished, bodies never finished) are held while a signed-in student keeps reading
-//! results, and are closed by the header and body timeouts; beyond the connection cap new
-//! connections are closed at once while earlier ones are still served; a student's upload is
-//! refused on its headers, before the file is sent.
+//! Slow and greedy clients cannot exhaust the portal: two thousand half-sent requests (silent
+//! connections, headers never finished, bodies never finished) are held while a signed-in
+//! student keeps reading results, and are closed by the header and body timeouts; an idle
+//! kept-alive connection is closed; beyond the connection cap new connections are closed at
+//! once while earlier ones are still served; the bodies held in memory are bounded in total;
+//! a student's upload is refused on its headers, before the file is sent; a flooding client is
+//! refused by its own rate limit while another is served.
 //!
 //! The clients here speak raw TCP, because an HTTP library will not leave a request half sent.
 
@@ -62,11 +64,15 @@ async fn half_sent_requests_do_not_starve_a_signed_in_student() {
     let results = format!("/api/v1/students/{}/results", path_matric(STUDENTS[0]));
 
     let opened = Instant::now();
-    let headers = join_all((0..HALF).map(|_| async {
-        let mut s = connect(&addr).await;
-        s.write_all(b"GET /api/v1/me HTTP/1.1\r\nHost: portal\r\nX-Slow: ")
-            .await
-            .unwrap();
+    // Half of these send part of their headers, half nothing at all.
+    let at = addr.as_str();
+    let headers = join_all((0..HALF).map(|i| async move {
+        let mut s = connect(at).await;
+        if i % 2 == 0 {
+            s.write_all(b"GET /api/v1/me HTTP/1.1\r\nHost: portal\r\nX-Slow: ")
+                .await
+                .unwrap();
+        }
         s
     }));
     let bodies = join_all((0..HALF).map(|_| async {
@@ -139,6 +145,33 @@ async fn half_sent_requests_do_not_starve_a_signed_in_student() {
     // And the portal still answers.
     let (status, _) = json(app.get(&results, Some(&student)).await).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed() {
+    let app = spawn_app_with(|c| c.limits.header_timeout_ms = 1000).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut s = connect(&addr).await;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: portal\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        !answer.to_lowercase().contains("connection: close"),
+        "kept alive: {answer}"
+    );
+    let idle = Instant::now();
+    let rest = read_until_closed(&mut s, Duration::from_secs(5))
+        .await
+        .expect("an idle kept-alive connection is closed");
+    let after = idle.elapsed();
+    assert!(
+        after >= Duration::from_millis(800) && after < Duration::from_secs(3),
+        "closed after {after:?} of idleness, with the 1 s timeout ({rest:?})"
+    );
 }
 
 #[tokio::test]
