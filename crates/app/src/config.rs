@@ -196,8 +196,9 @@ impl Config {
     /// and every error names the setting as the operator wrote it.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let known = KnownKeys::of_config();
-        config_names::check_environment(std::env::vars(), &known)
-            .map_err(|e| anyhow::anyhow!(e))?;
+        // `vars_os`: a variable that is not Unicode (someone else's) must not stop eportal.
+        let names = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok());
+        config_names::check_environment(names, &known).map_err(|e| anyhow::anyhow!(e))?;
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         let file = file
             .map(Path::to_path_buf)

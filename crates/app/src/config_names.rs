@@ -100,14 +100,14 @@ fn env_key(name: &str) -> Option<String> {
     Some(rest.to_ascii_lowercase().replace("__", "."))
 }
 
-/// Every `EPORTAL_*` variable in `vars` that eportal does not know, each with the nearest
+/// Every `EPORTAL_*` variable among `names` that eportal does not know, each with the nearest
 /// known one; `Err` lists them all.
 pub fn check_environment(
-    vars: impl IntoIterator<Item = (String, String)>,
+    names: impl IntoIterator<Item = String>,
     known: &KnownKeys,
 ) -> Result<(), String> {
     let mut problems = Vec::new();
-    for (name, _) in vars {
+    for name in names {
         if !name.starts_with("EPORTAL_")
             || OTHER_VARIABLES.contains(&name.as_str())
             || OTHER_PREFIXES.iter().any(|p| name.starts_with(p))
@@ -289,8 +289,8 @@ fn distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
-    fn vars(names: &[&str]) -> Vec<(String, String)> {
-        names.iter().map(|n| (n.to_string(), "1".into())).collect()
+    fn vars(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
     }
 
     #[test]
