@@ -246,3 +246,40 @@ fn metrics_listen_moves_metrics_off_the_public_address() {
     assert!(body.contains("eportal_http_requests_total"), "{body}");
     child.stop(Duration::from_secs(10));
 }
+
+#[test]
+fn throttled_requests_are_logged_at_info_and_denials_only_at_debug() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("serve.log");
+    let mut cmd = eportal(tmp.path());
+    cmd.env("RUST_LOG", "info")
+        .env("EPORTAL_LIMITS__RATE_LIMIT_PER_MINUTE", "1")
+        .args(["serve", "--listen", "127.0.0.1:0"]);
+    let mut child = Child::spawn(cmd, log.clone());
+    let base = child.wait_listening(Duration::from_secs(60));
+    // The limiter counts per wall-clock minute: both requests must fall in the same one.
+    let into_minute = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if into_minute > 55 {
+        std::thread::sleep(Duration::from_secs(61 - into_minute));
+    }
+    let (first, _) = get(&base, "/api/v1/me");
+    let (second, _) = get(&base, "/api/v1/me");
+    assert!(first.starts_with("HTTP/1.1 401"), "{first}");
+    assert!(second.starts_with("HTTP/1.1 429"), "{second}");
+    child.stop(Duration::from_secs(10));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let refused: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("request refused"))
+        .collect();
+    assert_eq!(refused.len(), 1, "only the 429 at info:\n{text}");
+    assert!(
+        refused[0].contains(" INFO ") && refused[0].contains("status=429"),
+        "{}",
+        refused[0]
+    );
+}
