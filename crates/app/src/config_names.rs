@@ -253,15 +253,33 @@ pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("'{s}' resolves to no address ({example})"))
 }
 
+/// An address as written: `EPORTAL_LISTEN=8080` arrives as a number, and deserves the same
+/// explanation as any other address without a host.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Written {
+    Text(String),
+    Number(u64),
+}
+
+impl Written {
+    fn text(self) -> String {
+        match self {
+            Written::Text(s) => s,
+            Written::Number(n) => n.to_string(),
+        }
+    }
+}
+
 /// Serde: a listen address written as `host:port`.
 pub fn addr<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
-    let s = String::deserialize(d)?;
+    let s = Written::deserialize(d)?.text();
     parse_listen(&s).map_err(serde::de::Error::custom)
 }
 
 /// Serde: an optional listen address; empty means unset.
 pub fn opt_addr<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
-    match Option::<String>::deserialize(d)? {
+    match Option::<Written>::deserialize(d)?.map(Written::text) {
         Some(s) if !s.trim().is_empty() => {
             parse_listen(&s).map(Some).map_err(serde::de::Error::custom)
         }

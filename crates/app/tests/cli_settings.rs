@@ -164,6 +164,15 @@ fn listen_takes_a_host_name() {
         err.contains("EPORTAL_LISTEN: 'no-such-host.invalid:80' is not an address to listen on"),
         "{err}"
     );
+    let err = config_error(
+        eportal(tmp.path())
+            .env("EPORTAL_LISTEN", "8080")
+            .arg("migrate"),
+    );
+    assert!(
+        err.contains("EPORTAL_LISTEN: '8080' is not an address to listen on (host:port"),
+        "{err}"
+    );
 }
 
 #[test]
