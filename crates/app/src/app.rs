@@ -70,14 +70,12 @@ impl App {
         let mut tasks = JoinSet::new();
         let listener = match listener {
             Some(l) => l,
-            None => TcpListener::bind(services.config.listen)
-                .await
-                .with_context(|| {
-                    format!(
-                        "EPORTAL_LISTEN: cannot listen on {}",
-                        services.config.listen
-                    )
-                })?,
+            None => crate::http::serve::bind(services.config.listen).with_context(|| {
+                format!(
+                    "EPORTAL_LISTEN: cannot listen on {}",
+                    services.config.listen
+                )
+            })?,
         };
         let addr = Some(listener.local_addr()?);
         let limits = &services.config.limits;
@@ -95,8 +93,7 @@ impl App {
         // flood of the public address cannot blind the operator.
         let metrics_addr = match services.config.metrics_listen {
             Some(at) => {
-                let l = TcpListener::bind(at)
-                    .await
+                let l = crate::http::serve::bind(at)
                     .with_context(|| format!("EPORTAL_METRICS_LISTEN: cannot listen on {at}"))?;
                 let metrics_addr = l.local_addr()?;
                 let router = crate::http::metrics_router(services.clone());
