@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::engines;
+use crate::http::serve::{serve, ConnectionRules};
 use crate::services::auth::{new_token_key, TOKEN_KEY_SETTING};
 use crate::services::Services;
 use crate::telemetry::Metrics;
@@ -11,9 +12,13 @@ use anyhow::Context;
 use eportal_core::GradingPolicy;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+
+/// Connections the separate `/metrics` address accepts at once (scrapers are few).
+const METRICS_CONNECTIONS: usize = 64;
 
 pub struct App {
     pub services: Services,
@@ -24,6 +29,8 @@ pub struct Running {
     /// Where the process listens: the whole API for a portal, the operator's endpoints
     /// (`/healthz`, `/readyz`, `/metrics`) for a worker.
     pub addr: Option<SocketAddr>,
+    /// Where `/metrics` is served when `metrics_listen` gives it an address of its own.
+    pub metrics_addr: Option<SocketAddr>,
     pub services: Services,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
@@ -63,16 +70,43 @@ impl App {
         let mut tasks = JoinSet::new();
         let listener = match listener {
             Some(l) => l,
-            None => TcpListener::bind(services.config.listen)
-                .await
-                .with_context(|| {
-                    format!(
-                        "EPORTAL_LISTEN: cannot listen on {}",
-                        services.config.listen
-                    )
-                })?,
+            None => crate::http::serve::bind(services.config.listen).with_context(|| {
+                format!(
+                    "EPORTAL_LISTEN: cannot listen on {}",
+                    services.config.listen
+                )
+            })?,
         };
         let addr = Some(listener.local_addr()?);
+        let limits = &services.config.limits;
+        let open_files = crate::http::serve::raise_open_file_limit();
+        let rules = ConnectionRules {
+            header_timeout: Duration::from_millis(limits.header_timeout_ms),
+            max_connections: crate::http::serve::connection_cap(limits, open_files)?,
+        };
+        tracing::info!(
+            open_files,
+            max_connections = rules.max_connections,
+            "connection limits"
+        );
+        // `/metrics` on an address of its own, with a few connections of its own, so a
+        // flood of the public address cannot blind the operator.
+        let metrics_addr = match services.config.metrics_listen {
+            Some(at) => {
+                let l = crate::http::serve::bind(at)
+                    .with_context(|| format!("EPORTAL_METRICS_LISTEN: cannot listen on {at}"))?;
+                let metrics_addr = l.local_addr()?;
+                let router = crate::http::metrics_router(services.clone());
+                let rules = ConnectionRules {
+                    max_connections: METRICS_CONNECTIONS,
+                    ..rules.clone()
+                };
+                let metrics = services.metrics.clone();
+                tasks.spawn(serve(l, router, rules, metrics, stopped.clone()));
+                Some(metrics_addr)
+            }
+            None => None,
+        };
         // A portal serves the whole API; a worker only the operator's endpoints.
         let router = if role.runs_portal() {
             crate::http::router(services.clone())
@@ -80,20 +114,8 @@ impl App {
             crate::http::ops_router(services.clone())
         };
         {
-            let mut s = stopped.clone();
-            tasks.spawn(async move {
-                let served = axum::serve(
-                    listener,
-                    router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(async move {
-                    let _ = s.wait_for(|v| *v).await;
-                })
-                .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "HTTP server stopped");
-                }
-            });
+            let metrics = services.metrics.clone();
+            tasks.spawn(serve(listener, router, rules, metrics, stopped.clone()));
             if role.runs_portal() {
                 let me = services.clone();
                 let s = stopped.clone();
@@ -112,6 +134,7 @@ impl App {
         }
         Ok(Running {
             addr,
+            metrics_addr,
             services,
             stop,
             tasks,

@@ -40,8 +40,8 @@ pub enum Command {
         /// portal (HTTP + outbox relay), worker (queue workers) or all.
         #[arg(long, value_enum)]
         role: Option<ProcessRole>,
-        /// Address to listen on, e.g. 0.0.0.0:8080 (port 0 picks a free port).
-        #[arg(long, value_name = "ADDR")]
+        /// Address to listen on, e.g. 0.0.0.0:8080 or localhost:8080 (port 0 picks a free port).
+        #[arg(long, value_name = "ADDR", value_parser = crate::config_names::parse_listen)]
         listen: Option<SocketAddr>,
     },
     /// Create or upgrade the database schema, then exit.
@@ -129,6 +129,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
                 config.listen = l;
             }
             config.validate().map_err(Failure::Config)?;
+            // A connection cap the open-file limit cannot honour is a setting to fix.
+            let open_files = crate::http::serve::raise_open_file_limit();
+            crate::http::serve::connection_cap(&config.limits, open_files)
+                .map_err(Failure::Config)?;
             serve(config).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -168,6 +172,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             role_name(role)
         ),
         None => println!("eportal workers running (role {})", role_name(role)),
+    }
+    if let Some(addr) = running.metrics_addr {
+        println!("eportal metrics on http://{addr}/metrics");
     }
     running.until_signalled().await;
     Ok(())

@@ -3,6 +3,7 @@
 //! `EPORTAL_LIMITS__MAX_UPLOAD_BYTES=1000000`). Validated once at start-up; every error names
 //! the setting a person has to fix.
 
+use crate::config_names::{self, KnownKeys};
 use anyhow::{bail, Context};
 use eportal_core::jobs::RetryPolicy;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -54,6 +55,18 @@ pub struct Limits {
     pub rate_limit_per_minute: u64,
     /// Every request is answered within this many milliseconds (or 503).
     pub request_timeout_ms: u64,
+    /// A client must finish sending a request's headers within this many milliseconds of
+    /// connecting or of the previous answer on a kept-alive connection (so this is also the
+    /// idle keep-alive timeout); otherwise the connection is closed.
+    pub header_timeout_ms: u64,
+    /// A request's whole body must arrive within this many milliseconds (or 408).
+    pub body_timeout_ms: u64,
+    /// Open client connections at once; more are closed as they arrive. 0 derives it from the
+    /// open-file limit, less a reserve for the database, sheets and parser children.
+    pub max_connections: usize,
+    /// Request bodies held in memory at once, over all connections, in bytes; a request whose
+    /// body would pass it is answered 503 with Retry-After.
+    pub max_buffered_bytes: usize,
 }
 
 impl Default for Limits {
@@ -65,6 +78,10 @@ impl Default for Limits {
             max_in_flight: 512,
             rate_limit_per_minute: 600,
             request_timeout_ms: 15_000,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            max_connections: 0,
+            max_buffered_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -123,7 +140,13 @@ impl Default for AuthConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// `host:port`; a host name is resolved at start (`localhost:8080`).
+    #[serde(deserialize_with = "crate::config_names::addr")]
     pub listen: SocketAddr,
+    /// Where `/metrics` is served instead of the public address (Prometheus practice: keep
+    /// it off the public network). Unset: `/metrics` is on `listen`.
+    #[serde(deserialize_with = "crate::config_names::opt_addr")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Where the SQLite file and uploaded sheets live.
     pub data_dir: PathBuf,
     /// `sqlite://PATH` or `postgres://…`; empty means the SQLite file in `data_dir`.
@@ -150,6 +173,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            metrics_listen: None,
             data_dir: PathBuf::from("data"),
             database_url: String::new(),
             queue_url: "embedded".into(),
@@ -175,7 +199,13 @@ pub enum DatabaseKind {
 
 impl Config {
     /// Defaults, then `file` (if any, else `EPORTAL_CONFIG`), then `EPORTAL_*` variables.
+    /// An unknown variable or file key is an error naming it (with the nearest known one),
+    /// and every error names the setting as the operator wrote it.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let known = KnownKeys::of_config();
+        // `vars_os`: a variable that is not Unicode (someone else's) must not stop eportal.
+        let names = std::env::vars_os().filter_map(|(k, _)| k.into_string().ok());
+        config_names::check_environment(names, &known).map_err(|e| anyhow::anyhow!(e))?;
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         let file = file
             .map(Path::to_path_buf)
@@ -184,6 +214,8 @@ impl Config {
             if !f.exists() {
                 bail!("configuration file {} does not exist", f.display());
             }
+            config_names::check_file(&Figment::from(Toml::file(f)), f, &known)
+                .map_err(|e| anyhow::anyhow!(e))?;
             fig = fig.merge(Toml::file(f));
         }
         fig = fig.merge(Env::prefixed("EPORTAL_").ignore(&["CONFIG"]).split("__"));
@@ -191,12 +223,13 @@ impl Config {
             anyhow::anyhow!(
                 "invalid configuration: {}",
                 e.into_iter()
-                    .map(|e| e.to_string())
+                    .map(|e| config_names::describe(&fig, &e))
                     .collect::<Vec<_>>()
                     .join("; ")
             )
         })?;
-        cfg.validate()?;
+        cfg.validate()
+            .map_err(|e| anyhow::anyhow!(config_names::name_sources(&fig, &format!("{e:#}"))))?;
         Ok(cfg)
     }
 
@@ -270,6 +303,25 @@ impl Config {
         }
         if l.request_timeout_ms < 100 {
             bail!("EPORTAL_LIMITS__REQUEST_TIMEOUT_MS must be at least 100");
+        }
+        if l.header_timeout_ms < 100 {
+            bail!("EPORTAL_LIMITS__HEADER_TIMEOUT_MS must be at least 100");
+        }
+        if l.body_timeout_ms < 100 {
+            bail!("EPORTAL_LIMITS__BODY_TIMEOUT_MS must be at least 100");
+        }
+        if l.max_buffered_bytes < l.max_upload_bytes {
+            bail!(
+                "EPORTAL_LIMITS__MAX_BUFFERED_BYTES ({}) must be at least EPORTAL_LIMITS__MAX_UPLOAD_BYTES ({}), or no score sheet could ever be received",
+                l.max_buffered_bytes,
+                l.max_upload_bytes
+            );
+        }
+        if self.metrics_listen == Some(self.listen) && self.listen.port() != 0 {
+            bail!(
+                "EPORTAL_METRICS_LISTEN is the same address as EPORTAL_LISTEN ({}); give /metrics an address of its own, or leave it unset",
+                self.listen
+            );
         }
         if self.worker.concurrency == 0 {
             bail!("EPORTAL_WORKER__CONCURRENCY must be more than 0");

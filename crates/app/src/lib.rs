@@ -9,6 +9,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod config_names;
 pub mod demo;
 pub mod engines;
 pub mod http;

@@ -8,12 +8,15 @@ use prometheus::{
 };
 use tracing_subscriber::EnvFilter;
 
-/// Starts logging once per process; `RUST_LOG` overrides the default level (`info`).
+/// Starts logging once per process; `RUST_LOG` overrides the default level (`info`). Colour
+/// codes only when stderr is a terminal: in a file or a journal they are noise.
 pub fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,lapin=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
@@ -116,7 +119,7 @@ impl Metrics {
             http_refused: counter(
                 &r,
                 "eportal_http_refused_total",
-                "Requests refused before handling, by reason (overload, rate_limit, timeout)",
+                "Requests and connections refused before handling, by reason (overload, rate_limit, timeout, body_timeout, connections)",
                 &["reason"],
             ),
             queue_depth,

@@ -35,7 +35,7 @@ pub struct DemoArgs {
     pub students: u32,
     /// Address to serve on (port 0 picks a free port) [default: EPORTAL_LISTEN, else
     /// 127.0.0.1:8080].
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = crate::config_names::parse_listen)]
     pub listen: Option<SocketAddr>,
     /// The password of every demo account.
     #[arg(long, default_value = "demo1234")]

@@ -3,6 +3,11 @@
 //! a per-client rate limit over the shared cache (`429` + `Retry-After`), and a deadline on
 //! every request (`503`). Every refusal is counted in `eportal_http_refused_total`.
 //!
+//! The order is part of the design (see `http::router`): a client's own rate limit comes
+//! first, so a flooding client is refused by its limit and never takes a slot another client
+//! needs; the body is read next (`http::body`), so a slow sender holds no slot; then the
+//! in-flight limit and the deadline.
+//!
 //! The rate limiter fails open: if the cache cannot count, the request goes through (and
 //! the failure is logged), because refusing everyone when a counter is unreachable would turn
 //! a cache outage into a portal outage. This module must never wait for a free slot: a

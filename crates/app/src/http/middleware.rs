@@ -3,15 +3,19 @@
 //! job it queued, can be found together), and Prometheus metrics per route, method and
 //! status with latency histograms.
 //!
+//! Refused requests (401, 403, 404 at `debug`; 408, 429, 503 at `info`) are logged with their
+//! route and client address, so `RUST_LOG=eportal=debug` shows who is being turned away.
+//!
 //! Metrics are labelled by the matched route (`/api/v1/students/{matric_no}/results`), never
 //! by the raw path: a label per matric number would grow without bound.
 
 use super::extract::RequestId;
 use crate::services::Services;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use std::net::SocketAddr;
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -62,6 +66,11 @@ pub async fn metrics(State(services): State<Services>, req: Request, next: Next)
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
     let method = req.method().as_str().to_string();
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip().to_string())
+        .unwrap_or_default();
     let started = Instant::now();
     let res = next.run(req).await;
     let elapsed = started.elapsed();
@@ -73,6 +82,22 @@ pub async fn metrics(State(services): State<Services>, req: Request, next: Next)
     m.http_duration
         .with_label_values(&[&method, &route])
         .observe(elapsed.as_secs_f64());
+    let ms = elapsed.as_millis() as u64;
+    // Refusals, at levels an operator can turn on: overload and throttling (`info`) say the
+    // portal is protecting itself; denials and misses (`debug`) are ordinary on a busy day.
+    match status {
+        StatusCode::TOO_MANY_REQUESTS
+        | StatusCode::SERVICE_UNAVAILABLE
+        | StatusCode::REQUEST_TIMEOUT => {
+            tracing::info!(status = status.as_u16(), %method, route, client, elapsed_ms = ms, "request refused");
+            return res;
+        }
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
+            tracing::debug!(status = status.as_u16(), %method, route, client, elapsed_ms = ms, "request refused");
+            return res;
+        }
+        _ => {}
+    }
     if status.is_server_error() {
         tracing::warn!(
             status = status.as_u16(),

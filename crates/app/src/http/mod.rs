@@ -1,7 +1,8 @@
 //! The HTTP entrypoint: the JSON API under `/api/v1`, its OpenAPI document, and the
 //! operator's endpoints (`/healthz`, `/readyz`, `/metrics`). One module per bounded context
 //! adds its routes to a [`RouteTable`]; this module merges them and puts the layers around
-//! them (request id and metrics on everything, admission control on the API).
+//! them (request id and metrics on everything, admission control on the API), and
+//! [`serve`] serves it with the connection-level limits (header timeout, connection cap).
 //!
 //! Handlers only translate between HTTP and the use cases in [`crate::services`]; they must
 //! never hold an academic rule or an authorisation rule of their own. The operator's endpoints
@@ -9,12 +10,14 @@
 
 mod admission;
 mod auth;
+mod body;
 mod courses;
 pub mod error;
 pub mod extract;
 mod middleware;
 pub mod openapi;
 mod ops;
+pub mod serve;
 mod sheets;
 mod students;
 
@@ -26,7 +29,9 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
+use body::BodyRule;
 use error::ApiError;
+use std::collections::HashMap;
 
 pub use openapi::OPENAPI_JSON;
 
@@ -35,6 +40,8 @@ pub use openapi::OPENAPI_JSON;
 pub struct RouteTable {
     router: Router<Services>,
     routes: Vec<(Method, &'static str)>,
+    /// Routes whose body is not the API's usual JSON: their size limit and sender gate.
+    bodies: HashMap<(Method, &'static str), BodyRule>,
 }
 
 impl RouteTable {
@@ -42,6 +49,7 @@ impl RouteTable {
         RouteTable {
             router: Router::new(),
             routes: Vec::new(),
+            bodies: HashMap::new(),
         }
     }
 
@@ -69,9 +77,18 @@ impl RouteTable {
         let mut endpoint = on(filter, handler);
         if let Some(n) = body_limit {
             endpoint = endpoint.layer(DefaultBodyLimit::max(n));
+            self.bodies.entry((method.clone(), path)).or_default().limit = Some(n);
         }
         self.router = self.router.route(path, endpoint);
         self.routes.push((method, path));
+        self
+    }
+}
+
+impl RouteTable {
+    /// Judges the sender of `method path` from the headers before its body is read.
+    fn gate_body(mut self, method: Method, path: &'static str, gate: body::Gate) -> Self {
+        self.bodies.entry((method, path)).or_default().gate = Some(gate);
         self
     }
 }
@@ -85,9 +102,15 @@ fn api_v1(limits: &Limits) -> RouteTable {
     courses::routes(t)
 }
 
-/// The operator's endpoints and the API description (outside admission control).
-fn public() -> RouteTable {
-    ops::routes(RouteTable::new())
+/// The operator's endpoints and the API description (outside admission control); `/metrics`
+/// too unless it has an address of its own.
+fn public(with_metrics: bool) -> RouteTable {
+    let t = ops::routes(RouteTable::new());
+    if with_metrics {
+        ops::metrics_routes(t)
+    } else {
+        t
+    }
 }
 
 /// Every (method, path) the router serves, in axum's path syntax (`/x/{id}`).
@@ -96,7 +119,7 @@ pub fn routes() -> Vec<(Method, String)> {
     api_v1(&limits)
         .routes
         .into_iter()
-        .chain(public().routes)
+        .chain(public(true).routes)
         .map(|(m, p)| (m, p.to_string()))
         .collect()
 }
@@ -121,13 +144,20 @@ async fn wrong_method() -> ApiError {
 pub fn router(services: Services) -> Router {
     let limits = services.config.limits.clone();
     let gate = admission::Admission::new(services.clone());
-    let api = api_v1(&limits)
+    let api = api_v1(&limits);
+    let bodies = body::Bodies::new(services.clone(), api.bodies);
+    // Outermost first: the client's own rate limit (so a flooding client is refused by its
+    // own limit and cannot take the slots others need), then its body is read under a
+    // deadline, and only then does the request take an in-flight slot and its deadline.
+    let api = api
         .router
-        .layer(from_fn_with_state(gate.clone(), admission::rate_limit))
         .layer(from_fn_with_state(gate.clone(), admission::deadline))
-        .layer(from_fn_with_state(gate, admission::in_flight))
+        .layer(from_fn_with_state(gate.clone(), admission::in_flight))
+        .layer(from_fn_with_state(bodies, body::read_body))
+        .layer(from_fn_with_state(gate, admission::rate_limit))
         .layer(DefaultBodyLimit::max(limits.max_json_bytes));
-    api.merge(public().router)
+    let with_metrics = services.config.metrics_listen.is_none();
+    api.merge(public(with_metrics).router)
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn_with_state(services.clone(), middleware::metrics))
@@ -138,11 +168,21 @@ pub fn router(services: Services) -> Router {
 /// The operator's endpoints alone (`/healthz`, `/readyz`, `/metrics`), for worker processes,
 /// so a deployment can health-check and scrape every process, not only the portals.
 pub fn ops_router(services: Services) -> Router {
-    public()
+    public(services.config.metrics_listen.is_none())
         .router
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn_with_state(services.clone(), middleware::metrics))
+        .layer(from_fn(middleware::request_id))
+        .with_state(services)
+}
+
+/// `/metrics` alone, for the address `metrics_listen` names.
+pub fn metrics_router(services: Services) -> Router {
+    ops::metrics_routes(RouteTable::new())
+        .router
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
         .layer(from_fn(middleware::request_id))
         .with_state(services)
 }

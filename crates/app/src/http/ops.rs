@@ -24,8 +24,12 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 pub(super) fn routes(t: RouteTable) -> RouteTable {
     t.route(Method::GET, "/healthz", healthz)
         .route(Method::GET, "/readyz", readyz)
-        .route(Method::GET, "/metrics", metrics)
         .route(Method::GET, "/api/openapi.json", openapi)
+}
+
+/// `/metrics`, on the public address or on `metrics_listen` of its own.
+pub(super) fn metrics_routes(t: RouteTable) -> RouteTable {
+    t.route(Method::GET, "/metrics", metrics)
 }
 
 async fn healthz() -> Json<serde_json::Value> {

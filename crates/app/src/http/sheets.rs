@@ -8,17 +8,19 @@
 //! the bytes and queues the job); a worker does the rest.
 
 use super::error::{body_problem, ApiError, ApiResult, FieldError};
-use super::extract::{course_term, term_path, ApiPath, Auth, QueryParams, RequestId};
+use super::extract::{bearer, course_term, term_path, ApiPath, Auth, QueryParams, RequestId};
 use super::RouteTable;
 use crate::config::Limits;
 use crate::services::sheets::Upload;
-use crate::services::Services;
+use crate::services::{Principal, Services};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use eportal_core::sheet::RowError;
+use eportal_core::Role;
 use eportal_ports::SheetReport;
 use serde::Serialize;
 
@@ -44,7 +46,37 @@ pub(super) fn routes(t: RouteTable, limits: &Limits) -> RouteTable {
         upload,
         Some(limits.max_upload_bytes + MULTIPART_OVERHEAD),
     )
+    .gate_body(Method::POST, "/api/v1/score-sheets", upload_gate)
     .route(Method::GET, "/api/v1/score-sheets/{id}", status)
+}
+
+/// Only staff upload score sheets: anyone else is refused on the headers, before a byte of
+/// the file is read. Which course a person may upload for is the service's rule, checked
+/// once the file is in.
+fn may_upload(who: &Principal) -> ApiResult<()> {
+    if who.roles.iter().any(|r| *r != Role::Student) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "only a course's lecturer may upload its score sheet; this account cannot upload",
+    ))
+}
+
+/// The upload route's gate, run before its body is read (see `http::body`).
+fn upload_gate(parts: &Parts, s: &Services) -> ApiResult<()> {
+    let who = match parts.extensions.get::<Principal>() {
+        Some(p) => p.clone(),
+        None => bearer(&parts.headers)
+            .and_then(|t| s.auth.verify(t))
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "sign in first: send the token from POST /api/v1/auth/login as 'Authorization: Bearer <token>'",
+                )
+            })?,
+    };
+    may_upload(&who)
 }
 
 fn status_url(id: i64) -> String {
@@ -140,6 +172,8 @@ async fn upload(
     q: QueryParams,
     req: Request,
 ) -> ApiResult<Response> {
+    // Before the body: a student's upload is refused without reading the file.
+    may_upload(&who)?;
     let limit = s.config.limits.max_upload_bytes;
     let media = media_type(&req);
     let (term, filename, bytes) = match media.as_deref() {
