@@ -101,6 +101,19 @@ pub struct AuthConfig {
     pub hash_concurrency: usize,
     /// Sign-ins waiting for a hashing slot before new ones are told to come back later.
     pub max_waiting_logins: usize,
+    /// Failed sign-ins for one username within `sign_in_window_secs` before it is locked
+    /// for `sign_in_lock_secs` (0: never). Counted for unknown usernames too.
+    pub max_failed_sign_ins: u64,
+    /// Failed sign-ins from one network address within the window before the address is
+    /// locked (0: never). Higher than the per-account limit: a campus may share one address.
+    pub max_failed_sign_ins_per_address: u64,
+    /// The window in which failed sign-ins are counted.
+    pub sign_in_window_secs: u64,
+    /// How long a locked account or address is refused.
+    pub sign_in_lock_secs: u64,
+    /// How long a portal trusts a cached session version before asking the store again
+    /// (changes also clear it at once through the shared cache).
+    pub session_check_cache_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -109,6 +122,11 @@ impl Default for AuthConfig {
             token_ttl_minutes: 12 * 60,
             hash_concurrency: 2,
             max_waiting_logins: 64,
+            max_failed_sign_ins: 5,
+            max_failed_sign_ins_per_address: 100,
+            sign_in_window_secs: 15 * 60,
+            sign_in_lock_secs: 5 * 60,
+            session_check_cache_secs: 30,
         }
     }
 }
@@ -278,6 +296,9 @@ impl Config {
         }
         if self.auth.token_ttl_minutes == 0 {
             bail!("EPORTAL_AUTH__TOKEN_TTL_MINUTES must be more than 0");
+        }
+        if self.auth.sign_in_window_secs == 0 || self.auth.sign_in_lock_secs == 0 {
+            bail!("EPORTAL_AUTH__SIGN_IN_WINDOW_SECS and EPORTAL_AUTH__SIGN_IN_LOCK_SECS must be more than 0");
         }
         Ok(())
     }

@@ -94,6 +94,7 @@ fn principal(u: &University, staff_id: &str) -> Principal {
         username: s.staff_id.clone(),
         display_name: s.name.clone(),
         roles: s.roles.clone(),
+        session_version: 0,
     }
 }
 
@@ -227,6 +228,7 @@ pub async fn approve_and_publish(
         username: REGISTRAR.into(),
         display_name: "The Registrar (for Senate)".into(),
         roles: vec![Role::Senate],
+        session_version: 0,
     };
     let registrar = &registrar;
     let steps = stream::iter(sheets)

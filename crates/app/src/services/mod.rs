@@ -7,7 +7,9 @@ pub mod import;
 pub mod people;
 pub mod relay;
 pub mod results;
+pub mod sessions;
 pub mod sheets;
+pub mod throttle;
 pub mod warm;
 pub mod worker;
 pub mod workflow;
@@ -48,6 +50,8 @@ pub struct Principal {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
+    /// The account's session version the token was signed at (see `Services::session_current`).
+    pub session_version: u64,
 }
 
 impl Principal {
@@ -82,6 +86,12 @@ pub enum ServiceError {
     BadCredentials,
     #[error("{message}")]
     Overloaded {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// Too many failed sign-ins: refused until `retry_after_secs` have passed (429).
+    #[error("{message}")]
+    Throttled {
         message: String,
         retry_after_secs: u64,
     },
