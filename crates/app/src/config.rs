@@ -131,6 +131,25 @@ impl Default for AuthConfig {
     }
 }
 
+/// What happens when a reviewer had a hand in the result before them (taught the course,
+/// uploaded a sheet for it, or submitted it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SelfApproval {
+    /// They are refused, and the next reviewer up (the dean for an HOD, senate for a dean)
+    /// may act at that step in their place.
+    #[default]
+    Escalate,
+    /// They are refused, and only another holder of the same role may act.
+    Refuse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct WorkflowConfig {
+    pub self_approval: SelfApproval,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -153,6 +172,7 @@ pub struct Config {
     pub limits: Limits,
     pub worker: WorkerConfig,
     pub auth: AuthConfig,
+    pub workflow: WorkflowConfig,
     /// Seconds a student's results stay cached (they are also invalidated on change).
     pub results_cache_ttl_secs: u64,
 }
@@ -172,6 +192,7 @@ impl Default for Config {
             limits: Limits::default(),
             worker: WorkerConfig::default(),
             auth: AuthConfig::default(),
+            workflow: WorkflowConfig::default(),
             results_cache_ttl_secs: 300,
         }
     }

@@ -3,10 +3,12 @@
 //! name an engine, only the ports in [`Ports`].
 
 pub mod auth;
+pub mod duties;
 pub mod import;
 pub mod people;
 pub mod relay;
 pub mod results;
+pub mod scope;
 pub mod sessions;
 pub mod sheets;
 pub mod throttle;

@@ -67,6 +67,14 @@ impl Services {
         let course = store.course(&term.course_code).await?.ok_or_else(|| {
             ServiceError::NotFound(format!("course {} does not exist", term.course_code))
         })?;
+        // A course is taught in a term when someone is allocated to it then: a sheet for any
+        // other term (a wrong session or semester) would be scores nobody can own.
+        if store.allocations(term).await?.is_empty() {
+            return Err(ServiceError::Invalid(format!(
+                "{} is not taught in the {} semester of {} (no lecturer is allocated to it then); check the session and semester of the upload",
+                course.code, term.semester, term.session
+            )));
+        }
         if !(who.has(Role::Admin) || self.is_allocated(who, term).await?) {
             return Err(ServiceError::Forbidden(format!(
                 "you are not allocated to {} in the {} semester of {}; only its lecturer may upload its score sheet",

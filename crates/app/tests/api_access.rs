@@ -1,0 +1,416 @@
+//! The access rules a university insists on, over HTTP: separation of duties (a reviewer who
+//! taught a course does not approve it; the step passes to the next reviewer up), the scope
+//! of HODs and deans on reads, students refused every workflow step and every course-result
+//! read without learning its state, the cross-student `403` on cached results, and honest
+//! answers for a course that does not exist and a term in which a course is not taught.
+
+mod common;
+
+use common::university::{
+    ADMIN, ARTS_DEAN, CSC201, DEAN, HOD, LECTURER, MTH201, MTH_HOD, SENATE, STUDENTS,
+};
+use common::{cache_hits, json, path_matric, problem, spawn_app, spawn_app_with, TestApp};
+use eportal::config::SelfApproval;
+use eportal_core::model::{Allocation, UserAccount};
+use eportal_core::{AcademicSession, CourseCode, Role, Semester};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn course_url(code: &str, action: &str) -> String {
+    let base = format!("/api/v1/course-results/{code}/2024-2025/first");
+    if action.is_empty() {
+        base
+    } else {
+        format!("{base}/{action}")
+    }
+}
+
+fn results_url(matric: &str) -> String {
+    format!("/api/v1/students/{}/results", path_matric(matric))
+}
+
+async fn act(app: &TestApp, token: &str, code: &str, action: &str) -> reqwest::Response {
+    app.post_json(&course_url(code, action), Some(token), &json!({}))
+        .await
+}
+
+async fn moves_to(app: &TestApp, token: &str, code: &str, action: &str, state: &str) {
+    let (status, body) = json(act(app, token, code, action).await).await;
+    assert_eq!(status, StatusCode::OK, "{action} {code}: {body}");
+    assert_eq!(body["state"], state, "{action} {code}: {body}");
+}
+
+fn sheet() -> String {
+    let mut s = String::from("Matric No,CA,Exam\n");
+    for (m, ca, exam) in [
+        (STUDENTS[0], 30, 45),
+        (STUDENTS[1], 25, 30),
+        (STUDENTS[2], 10, 20),
+    ] {
+        s.push_str(&format!("{m},{ca},{exam}\n"));
+    }
+    s
+}
+
+async fn upload_processed(app: &TestApp, token: &str, code: &str) {
+    let (status, body) = app.upload_csv(token, code, &sheet()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let done = app
+        .wait_processed(token, body["id"].as_i64().unwrap())
+        .await;
+    assert_eq!(done["status"], "processed", "{done}");
+}
+
+/// Allocates the CSC HOD to teach CSC 201 alongside the lecturer (the HOD teaches it too).
+async fn hod_teaches_csc201(app: &TestApp) {
+    app.running
+        .services
+        .ports
+        .store
+        .upsert_allocations(&[Allocation {
+            course_code: CourseCode::parse(CSC201.0).unwrap(),
+            session: AcademicSession::new(2024).unwrap(),
+            semester: Semester::First,
+            staff_id: HOD.into(),
+        }])
+        .await
+        .expect("allocate the HOD");
+}
+
+#[tokio::test]
+async fn a_reviewer_who_taught_the_course_is_refused_and_the_dean_takes_the_step() {
+    let app = spawn_app().await;
+    hod_teaches_csc201(&app).await;
+    let hod = app.login(HOD).await;
+    let dean = app.login(DEAN).await;
+    let senate = app.login(SENATE).await;
+    let csc = CSC201.0;
+
+    // The HOD, allocated, uploads and submits the sheet themself.
+    upload_processed(&app, &hod, csc).await;
+    moves_to(&app, &hod, csc, "submit", "submitted").await;
+
+    let body = problem(act(&app, &hod, csc, "approve").await, StatusCode::FORBIDDEN).await;
+    assert_eq!(
+        body["detail"],
+        "you taught CSC 201 in 2024/2025 first semester, so you cannot approve it; the dean of the Faculty of Science (D001) can"
+    );
+    // Returning it is a review step too.
+    let body = problem(
+        app.post_json(
+            &course_url(csc, "return"),
+            Some(&hod),
+            &json!({"reason": "fix row 2"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("so you cannot return it; the dean of the Faculty of Science (D001) can"),
+        "{body}"
+    );
+    // Senate is further up: the step is the dean's, not theirs.
+    problem(
+        act(&app, &senate, csc, "approve").await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    // The dean takes the HOD's step, then their own; the chain goes on as usual.
+    moves_to(&app, &dean, csc, "approve", "hod_approved").await;
+    moves_to(&app, &dean, csc, "approve", "faculty_approved").await;
+    moves_to(&app, &senate, csc, "approve", "senate_approved").await;
+    moves_to(&app, &senate, csc, "publish", "published").await;
+}
+
+#[tokio::test]
+async fn in_refuse_mode_the_step_does_not_pass_up() {
+    let app = spawn_app_with(|c| c.workflow.self_approval = SelfApproval::Refuse).await;
+    hod_teaches_csc201(&app).await;
+    let hod = app.login(HOD).await;
+    let dean = app.login(DEAN).await;
+    let csc = CSC201.0;
+    upload_processed(&app, &hod, csc).await;
+    moves_to(&app, &hod, csc, "submit", "submitted").await;
+    let body = problem(act(&app, &hod, csc, "approve").await, StatusCode::FORBIDDEN).await;
+    assert_eq!(
+        body["detail"],
+        "you taught CSC 201 in 2024/2025 first semester, so you cannot approve it; no other reviewer without a hand in it is recorded for the HOD of Computer Science; the registry must appoint one"
+    );
+    // Without escalation the dean's role does not reach the HOD's step.
+    let body = problem(
+        act(&app, &dean, csc, "approve").await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().starts_with("only the HOD"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_registrar_who_uploaded_the_sheet_cannot_approve_it_as_senate() {
+    let app = spawn_app().await;
+    // The registrar's account is both registry administrator (who may upload any sheet) and
+    // senate.
+    let hash = tokio::task::spawn_blocking(|| {
+        eportal::services::auth::hash_password_blocking(common::PASSWORD)
+    })
+    .await
+    .unwrap();
+    app.running
+        .services
+        .ports
+        .store
+        .upsert_users(&[UserAccount {
+            username: "R001".into(),
+            password_hash: hash,
+            display_name: "Registrar".into(),
+            roles: vec![Role::Admin, Role::Senate],
+        }])
+        .await
+        .unwrap();
+    let registrar = app.login("R001").await;
+    let lecturer = app.login(LECTURER).await;
+    let hod = app.login(HOD).await;
+    let dean = app.login(DEAN).await;
+    let senate = app.login(SENATE).await;
+    let csc = CSC201.0;
+    upload_processed(&app, &registrar, csc).await;
+    moves_to(&app, &lecturer, csc, "submit", "submitted").await;
+    moves_to(&app, &hod, csc, "approve", "hod_approved").await;
+    moves_to(&app, &dean, csc, "approve", "faculty_approved").await;
+    let body = problem(
+        act(&app, &registrar, csc, "approve").await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(
+        body["detail"],
+        "you uploaded a score sheet for CSC 201 in 2024/2025 first semester, so you cannot approve it; senate (S001) can"
+    );
+    moves_to(&app, &senate, csc, "approve", "senate_approved").await;
+    problem(
+        act(&app, &registrar, csc, "publish").await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    moves_to(&app, &senate, csc, "publish", "published").await;
+}
+
+#[tokio::test]
+async fn an_hod_or_dean_reads_only_their_own_department_or_faculty() {
+    let app = spawn_app().await;
+    let lecturer = app.login(LECTURER).await;
+    upload_processed(&app, &lecturer, CSC201.0).await;
+    upload_processed(&app, &lecturer, MTH201.0).await;
+    let hod = app.login(HOD).await;
+    let mth_hod = app.login(MTH_HOD).await;
+    let dean = app.login(DEAN).await;
+    let arts_dean = app.login(ARTS_DEAN).await;
+    let senate = app.login(SENATE).await;
+    let admin = app.login(ADMIN).await;
+
+    // Course records: CSC 201 belongs to Computer Science, in the Faculty of Science.
+    for (who, token) in [
+        ("CSC HOD", &hod),
+        ("Science dean", &dean),
+        ("senate", &senate),
+        ("admin", &admin),
+    ] {
+        let (status, body) = json(app.get(&course_url(CSC201.0, ""), Some(token)).await).await;
+        assert_eq!(status, StatusCode::OK, "{who}: {body}");
+        assert_eq!(
+            body["records"].as_array().unwrap().len(),
+            3,
+            "{who}: {body}"
+        );
+    }
+    let (status, _) = json(app.get(&course_url(MTH201.0, ""), Some(&mth_hod)).await).await;
+    assert_eq!(status, StatusCode::OK, "the MTH HOD reads MTH 201");
+    for (who, token) in [("MTH HOD", &mth_hod), ("Arts dean", &arts_dean)] {
+        let body = problem(
+            app.get(&course_url(CSC201.0, ""), Some(token)).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        assert_eq!(
+            body["detail"],
+            "only the lecturer of CSC 201 in 2024/2025 first semester, the HOD of its department, the dean of its faculty, senate and the registry may see this course result",
+            "{who}"
+        );
+    }
+    // Nor may they act on it.
+    problem(
+        act(&app, &arts_dean, CSC201.0, "approve").await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+
+    // Student results: the students study Computer Science.
+    for (who, token) in [
+        ("CSC HOD", &hod),
+        ("Science dean", &dean),
+        ("senate", &senate),
+        ("admin", &admin),
+    ] {
+        let (status, body) = json(app.get(&results_url(STUDENTS[0]), Some(token)).await).await;
+        assert_eq!(status, StatusCode::OK, "{who}: {body}");
+    }
+    for (who, token) in [("MTH HOD", &mth_hod), ("Arts dean", &arts_dean)] {
+        let body = problem(
+            app.get(&results_url(STUDENTS[0]), Some(token)).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        assert_eq!(
+            body["detail"],
+            format!("{} is not a student of your department (HOD) or faculty (dean); only senate and the registry read every student's results", STUDENTS[0]),
+            "{who}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_student_is_refused_every_step_and_never_learns_a_courses_state() {
+    let app = spawn_app().await;
+    let lecturer = app.login(LECTURER).await;
+    let student = app.login(STUDENTS[0]).await;
+    let csc = CSC201.0;
+
+    let (status, body) = app.upload_csv(&student, csc, &sheet()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // The same refusals whether the result is a draft or submitted: nothing to tell apart.
+    let mut seen: Vec<Vec<Value>> = Vec::new();
+    for stage in ["draft", "submitted"] {
+        if stage == "submitted" {
+            upload_processed(&app, &lecturer, csc).await;
+            moves_to(&app, &lecturer, csc, "submit", "submitted").await;
+        }
+        let mut details = Vec::new();
+        for action in ["submit", "approve", "publish"] {
+            let body = problem(
+                act(&app, &student, csc, action).await,
+                StatusCode::FORBIDDEN,
+            )
+            .await;
+            details.push(body["detail"].clone());
+        }
+        let body = problem(
+            app.get(&course_url(csc, ""), Some(&student)).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        details.push(body["detail"].clone());
+        for d in &details {
+            let d = d.as_str().unwrap();
+            assert!(
+                !["draft", "submitted", "approved", "published"]
+                    .iter()
+                    .any(|w| d.contains(w)),
+                "a refusal names a workflow state: {d}"
+            );
+        }
+        seen.push(details);
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "refusals differ between a draft and a submitted result"
+    );
+    assert_eq!(
+        seen[0][1],
+        "you have no part in the approval of CSC 201: only the lecturer allocated to it, the HOD of its department, the dean of its faculty and senate act on it"
+    );
+}
+
+#[tokio::test]
+async fn another_students_published_and_cached_results_stay_forbidden() {
+    let app = spawn_app().await;
+    let lecturer = app.login(LECTURER).await;
+    let hod = app.login(HOD).await;
+    let dean = app.login(DEAN).await;
+    let senate = app.login(SENATE).await;
+    let csc = CSC201.0;
+    upload_processed(&app, &lecturer, csc).await;
+    moves_to(&app, &lecturer, csc, "submit", "submitted").await;
+    moves_to(&app, &hod, csc, "approve", "hod_approved").await;
+    moves_to(&app, &dean, csc, "approve", "faculty_approved").await;
+    moves_to(&app, &senate, csc, "approve", "senate_approved").await;
+    moves_to(&app, &senate, csc, "publish", "published").await;
+
+    let owner = app.login(STUDENTS[0]).await;
+    let other = app.login(STUDENTS[1]).await;
+    // Read twice: the second answer comes from the cache.
+    let (status, first) = json(app.get(&results_url(STUDENTS[0]), Some(&owner)).await).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(
+        first["semesters"][0]["courses"][0]["code"], "CSC 201",
+        "{first}"
+    );
+    let hits = cache_hits(&app).await;
+    let (_, second) = json(app.get(&results_url(STUDENTS[0]), Some(&owner)).await).await;
+    assert_eq!(second, first);
+    assert!(
+        cache_hits(&app).await > hits,
+        "the second read was not a cache hit"
+    );
+
+    let body = problem(
+        app.get(&results_url(STUDENTS[0]), Some(&other)).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(body["detail"], "you may see only your own results");
+    assert!(
+        !body.to_string().contains("CSC 201"),
+        "the refusal carries none of the cached results: {body}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_course_is_404_and_an_untaught_term_refuses_uploads() {
+    let app = spawn_app().await;
+    let admin = app.login(ADMIN).await;
+    let lecturer = app.login(LECTURER).await;
+    let body = problem(
+        app.get(&course_url("XYZ999", ""), Some(&admin)).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(body["detail"], "course XYZ 999 does not exist");
+    problem(
+        act(&app, &admin, "XYZ999", "approve").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    for token in [&lecturer, &admin] {
+        let res = app
+            .request(
+                reqwest::Method::POST,
+                &format!(
+                    "/api/v1/score-sheets?course={}&session=2024-2025&semester=second",
+                    CSC201.0
+                ),
+                Some(token),
+            )
+            .header("content-type", "text/csv")
+            .body(sheet())
+            .send()
+            .await
+            .unwrap();
+        let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(
+            body["detail"],
+            "CSC 201 is not taught in the second semester of 2024/2025 (no lecturer is allocated to it then); check the session and semester of the upload"
+        );
+    }
+    // The term it is taught in still takes the sheet.
+    upload_processed(&app, &lecturer, CSC201.0).await;
+}
