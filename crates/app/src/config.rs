@@ -105,7 +105,9 @@ pub struct AuthConfig {
     /// for `sign_in_lock_secs` (0: never). Counted for unknown usernames too.
     pub max_failed_sign_ins: u64,
     /// Failed sign-ins from one network address within the window before the address is
-    /// locked (0: never). Higher than the per-account limit: a campus may share one address.
+    /// locked (0: never). Far higher than the per-account limit: a campus behind one NAT
+    /// address is thousands of people; behind a proxy (HAProxy) every client has the proxy's
+    /// address, so set it to 0 there.
     pub max_failed_sign_ins_per_address: u64,
     /// The window in which failed sign-ins are counted.
     pub sign_in_window_secs: u64,
@@ -123,7 +125,7 @@ impl Default for AuthConfig {
             hash_concurrency: 2,
             max_waiting_logins: 64,
             max_failed_sign_ins: 5,
-            max_failed_sign_ins_per_address: 100,
+            max_failed_sign_ins_per_address: 1000,
             sign_in_window_secs: 15 * 60,
             sign_in_lock_secs: 5 * 60,
             session_check_cache_secs: 30,

@@ -52,13 +52,14 @@ fn sheet() -> String {
     s
 }
 
-async fn upload_processed(app: &TestApp, token: &str, code: &str) {
+/// Uploads the sheet and waits until it is processed; returns its id.
+async fn upload_processed(app: &TestApp, token: &str, code: &str) -> i64 {
     let (status, body) = app.upload_csv(token, code, &sheet()).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let done = app
-        .wait_processed(token, body["id"].as_i64().unwrap())
-        .await;
+    let id = body["id"].as_i64().unwrap();
+    let done = app.wait_processed(token, id).await;
     assert_eq!(done["status"], "processed", "{done}");
+    id
 }
 
 /// Allocates the CSC HOD to teach CSC 201 alongside the lecturer (the HOD teaches it too).
@@ -207,7 +208,7 @@ async fn a_registrar_who_uploaded_the_sheet_cannot_approve_it_as_senate() {
 async fn an_hod_or_dean_reads_only_their_own_department_or_faculty() {
     let app = spawn_app().await;
     let lecturer = app.login(LECTURER).await;
-    upload_processed(&app, &lecturer, CSC201.0).await;
+    let csc_sheet = upload_processed(&app, &lecturer, CSC201.0).await;
     upload_processed(&app, &lecturer, MTH201.0).await;
     let hod = app.login(HOD).await;
     let mth_hod = app.login(MTH_HOD).await;
@@ -244,6 +245,28 @@ async fn an_hod_or_dean_reads_only_their_own_department_or_faculty() {
             "only the lecturer of CSC 201 in 2024/2025 first semester, the HOD of its department, the dean of its faculty, senate and the registry may see this course result",
             "{who}"
         );
+    }
+    // Nor read its score sheet (answered as if it did not exist, as for anyone outside).
+    let sheet_url = format!("/api/v1/score-sheets/{csc_sheet}");
+    for (who, token) in [("MTH HOD", &mth_hod), ("Arts dean", &arts_dean)] {
+        let body = problem(
+            app.get(&sheet_url, Some(token)).await,
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+        assert_eq!(
+            body["detail"],
+            format!("score sheet {csc_sheet} does not exist"),
+            "{who}"
+        );
+    }
+    for (who, token) in [
+        ("CSC HOD", &hod),
+        ("Science dean", &dean),
+        ("senate", &senate),
+    ] {
+        let (status, body) = json(app.get(&sheet_url, Some(token)).await).await;
+        assert_eq!(status, StatusCode::OK, "{who}: {body}");
     }
     // Nor may they act on it.
     problem(

@@ -70,6 +70,29 @@ impl Services {
         Ok(roles)
     }
 
+    /// Whether a review role of `who` (admin, senate, the course's HOD or dean) applies to
+    /// the course of `term`.
+    pub(crate) async fn reviews_term(
+        &self,
+        who: &Principal,
+        term: &CourseTerm,
+    ) -> ServiceResult<bool> {
+        if !(who.has(Role::Admin)
+            || who.has(Role::Senate)
+            || who.has(Role::Hod)
+            || who.has(Role::Dean))
+        {
+            return Ok(false);
+        }
+        let Some(course) = self.ports.store.course(&term.course_code).await? else {
+            return Ok(false);
+        };
+        Ok(!self
+            .review_roles_in(who, &course.department_code)
+            .await?
+            .is_empty())
+    }
+
     /// May `who` read `matric`'s results? A student only their own; admin and senate anyone's;
     /// an HOD the students of their department's programmes, a dean of their faculty's.
     pub async fn may_read_results(

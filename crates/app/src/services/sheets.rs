@@ -117,14 +117,15 @@ impl Services {
         Ok((sheet, created))
     }
 
-    /// A sheet's status, counts and row errors; its lecturer and staff reviewers may read it.
+    /// A sheet's status, counts and row errors; its uploader, the course's lecturer and the
+    /// reviewers whose department or faculty the course belongs to may read it.
     pub async fn sheet_report(&self, who: &Principal, id: i64) -> ServiceResult<SheetReport> {
         let report =
             self.ports.store.sheet(id).await?.ok_or_else(|| {
                 ServiceError::NotFound(format!("score sheet {id} does not exist"))
             })?;
         let own = report.sheet.uploaded_by == who.username;
-        if !(own || who.is_staff_reader()) {
+        if !(own || self.reviews_term(who, &report.sheet.term).await?) {
             let allocated = self.ports.store.allocations(&report.sheet.term).await?;
             if !allocated.contains(&who.username) {
                 return Err(ServiceError::NotFound(format!(
