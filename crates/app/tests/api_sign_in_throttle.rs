@@ -105,6 +105,12 @@ async fn an_account_is_locked_not_the_address_and_the_owner_gets_back_in() {
     tokio::time::sleep(Duration::from_millis(LOCK_SECS * 1000 + 300)).await;
     let (status, _, detail) = outcome(&app, LECTURER, PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{detail}");
+    // Signing in started the count again: one later typo is just a wrong password, and it
+    // takes the full number of failures to lock the account again.
+    assert_eq!(
+        fail_three_times(&app, LECTURER).await,
+        expected_lockout("for this account")
+    );
 }
 
 #[tokio::test]

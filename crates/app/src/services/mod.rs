@@ -61,7 +61,8 @@ impl Principal {
         self.roles.contains(&role)
     }
 
-    /// Registry and review staff may read any student's results.
+    /// Whether the account holds a registry or review role anywhere. Not an access check:
+    /// an HOD's or dean's role reaches only their department or faculty (see [`scope`]).
     pub fn is_staff_reader(&self) -> bool {
         self.roles
             .iter()

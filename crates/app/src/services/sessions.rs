@@ -42,6 +42,10 @@ impl Services {
                 .sign_in_failed(&username, addr)
                 .await
                 .unwrap_or(ServiceError::BadCredentials)),
+            Ok(session) => {
+                self.sign_in_succeeded(&username).await;
+                Ok(session)
+            }
             other => other,
         }
     }

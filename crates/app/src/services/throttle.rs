@@ -1,7 +1,8 @@
 //! Failed sign-in throttling, per account and per network address, over the Cache port's
 //! shared counters (so every portal of a deployment on Redis agrees): too many failures in
 //! the window lock the username (or the address) for a short while, with a message saying
-//! when to come back. The owner gets back in once the lock passes.
+//! when to come back. The owner gets back in once the lock passes, and their successful
+//! sign-in starts the account's count again.
 //!
 //! Usernames that do not exist are counted and locked exactly like real ones, so the answers
 //! never tell an attacker which accounts exist. Keys hold a hash of the username, never the
@@ -35,8 +36,14 @@ impl Subject<'_> {
         }
     }
 
-    fn counter_key(&self) -> String {
-        format!("signin-fail:v1:{}", self.id())
+    /// The counter of failures; an account's restarts (a new `generation`) when its owner
+    /// signs in, so one typo after a lock does not lock them again at once.
+    fn counter_key(&self, generation: &str) -> String {
+        format!("signin-fail:v1:{}:{generation}", self.id())
+    }
+
+    fn generation_key(&self) -> String {
+        format!("signin-gen:v1:{}", self.id())
     }
 
     fn lock_key(&self) -> String {
@@ -114,7 +121,21 @@ impl Services {
         let lock = cfg.sign_in_lock_secs;
         let mut refusal = None;
         for (subject, max) in self.subjects(username, addr) {
-            let n = match self.ports.cache.hit(&subject.counter_key(), window).await {
+            let generation = match subject {
+                Subject::Account(_) => {
+                    match self.ports.cache.get(&subject.generation_key()).await {
+                        Ok(Some(g)) => String::from_utf8_lossy(&g).into_owned(),
+                        _ => "0".into(),
+                    }
+                }
+                Subject::Address(_) => "0".into(),
+            };
+            let n = match self
+                .ports
+                .cache
+                .hit(&subject.counter_key(&generation), window)
+                .await
+            {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot count failed sign-ins; not throttling");
@@ -136,7 +157,6 @@ impl Services {
                     tracing::warn!(error = %e, "cannot store a sign-in lock");
                     continue;
                 }
-                self.metrics.logins.with_label_values(&["locked"]).inc();
                 tracing::info!(
                     subject = match subject {
                         Subject::Account(_) => "account",
@@ -150,6 +170,28 @@ impl Services {
             }
         }
         refusal
+    }
+}
+
+impl Services {
+    /// The owner signed in: their account's failures start again from nothing. (An
+    /// address's do not: one person signing in says nothing about the others behind it.)
+    pub async fn sign_in_succeeded(&self, username: &str) {
+        let subject = Subject::Account(username);
+        let generation = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+            .to_string();
+        let ttl = Duration::from_secs(self.config.auth.sign_in_window_secs);
+        if let Err(e) = self
+            .ports
+            .cache
+            .put(&subject.generation_key(), generation.as_bytes(), ttl)
+            .await
+        {
+            tracing::debug!(error = %e, "could not reset the failed sign-in count");
+        }
     }
 }
 
