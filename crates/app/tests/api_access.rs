@@ -412,6 +412,20 @@ async fn a_missing_course_is_404_and_an_untaught_term_refuses_uploads() {
         StatusCode::NOT_FOUND,
     )
     .await;
+    // A course that exists has no result in a term it is not taught in.
+    let second = "/api/v1/course-results/CSC201/2024-2025/second";
+    let body = problem(app.get(second, Some(&admin)).await, StatusCode::NOT_FOUND).await;
+    assert_eq!(
+        body["detail"],
+        "CSC 201 is not taught in the second semester of 2024/2025, so it has no result then"
+    );
+    let senate = app.login(SENATE).await;
+    problem(
+        app.post_json(&format!("{second}/approve"), Some(&senate), &json!({}))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 
     for token in [&lecturer, &admin] {
         let res = app

@@ -41,6 +41,18 @@ impl Services {
                 .contains(&who.username))
     }
 
+    /// `404` unless the course is taught in the term (someone is allocated to it then): a
+    /// term it is not taught in has no result, not an empty draft.
+    async fn taught_then(&self, term: &CourseTerm, course: &Course) -> ServiceResult<()> {
+        if self.ports.store.allocations(term).await?.is_empty() {
+            return Err(ServiceError::NotFound(format!(
+                "{} is not taught in the {} semester of {}, so it has no result then",
+                course.code, term.semester, term.session
+            )));
+        }
+        Ok(())
+    }
+
     /// Applies a workflow action to a course result on behalf of `who`.
     pub async fn course_action(
         &self,
@@ -58,6 +70,7 @@ impl Services {
             // approval learns nothing about where it stands.
             return Err(ServiceError::Forbidden(no_part(&course)));
         }
+        self.taught_then(term, &course).await?;
         let current = store.course_result(term).await?;
         self.check_duties(who, term, &course, &current, &action, &mut roles)
             .await?;
@@ -134,6 +147,7 @@ impl Services {
                 course.code, term.session, term.semester
             )));
         }
+        self.taught_then(term, &course).await?;
         Ok(CourseResultDetail {
             state: store.course_result(term).await?,
             records: store.course_records(term).await?,
