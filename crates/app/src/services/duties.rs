@@ -2,8 +2,9 @@
 //! publishes) a course result they taught, uploaded a score sheet for, or submitted. Such a
 //! reviewer is refused with a message saying who can act instead; with
 //! `workflow.self_approval = "escalate"` (the default) the step passes to the next reviewer up
-//! the chain HOD → dean → senate when every holder of the step's role had a hand in the
-//! result, and with `"refuse"` only another holder of the same role may act.
+//! the chain HOD → dean → senate when no holder of the step's role is free to act (each had a
+//! hand in the result, or none is on the staff list), and with `"refuse"` only another holder
+//! of the same role may act.
 //!
 //! This only ever takes a role away from the person asking or lends them the step of a
 //! conflicted reviewer below them; it never lets anyone act outside their scope.
