@@ -62,8 +62,8 @@ async fn upload_processed(app: &TestApp, token: &str, code: &str) -> i64 {
     id
 }
 
-/// Allocates the CSC HOD to teach CSC 201 alongside the lecturer (the HOD teaches it too).
-async fn hod_teaches_csc201(app: &TestApp) {
+/// Allocates `staff_id` to teach CSC 201 alongside the lecturer.
+async fn also_teaches_csc201(app: &TestApp, staff_id: &str) {
     app.running
         .services
         .ports
@@ -72,10 +72,40 @@ async fn hod_teaches_csc201(app: &TestApp) {
             course_code: CourseCode::parse(CSC201.0).unwrap(),
             session: AcademicSession::new(2024).unwrap(),
             semester: Semester::First,
-            staff_id: HOD.into(),
+            staff_id: staff_id.into(),
         }])
         .await
-        .expect("allocate the HOD");
+        .expect("allocate a second teacher");
+}
+
+async fn hod_teaches_csc201(app: &TestApp) {
+    also_teaches_csc201(app, HOD).await;
+}
+
+#[tokio::test]
+async fn a_dean_who_taught_the_course_is_refused_and_senate_takes_the_step() {
+    let app = spawn_app().await;
+    also_teaches_csc201(&app, DEAN).await;
+    let lecturer = app.login(LECTURER).await;
+    let hod = app.login(HOD).await;
+    let dean = app.login(DEAN).await;
+    let senate = app.login(SENATE).await;
+    let csc = CSC201.0;
+    upload_processed(&app, &lecturer, csc).await;
+    moves_to(&app, &lecturer, csc, "submit", "submitted").await;
+    moves_to(&app, &hod, csc, "approve", "hod_approved").await;
+    let body = problem(
+        act(&app, &dean, csc, "approve").await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(
+        body["detail"],
+        "you taught CSC 201 in 2024/2025 first semester, so you cannot approve it; senate (S001) can"
+    );
+    moves_to(&app, &senate, csc, "approve", "faculty_approved").await;
+    moves_to(&app, &senate, csc, "approve", "senate_approved").await;
+    moves_to(&app, &senate, csc, "publish", "published").await;
 }
 
 #[tokio::test]
