@@ -125,6 +125,21 @@ pub struct AuthConfig {
     pub hash_concurrency: usize,
     /// Sign-ins waiting for a hashing slot before new ones are told to come back later.
     pub max_waiting_logins: usize,
+    /// Failed sign-ins for one username within `sign_in_window_secs` before it is locked
+    /// for `sign_in_lock_secs` (0: never). Counted for unknown usernames too.
+    pub max_failed_sign_ins: u64,
+    /// Failed sign-ins from one network address within the window before the address is
+    /// locked (0: never). Far higher than the per-account limit: a campus behind one NAT
+    /// address is thousands of people; behind a proxy (HAProxy) every client has the proxy's
+    /// address, so set it to 0 there.
+    pub max_failed_sign_ins_per_address: u64,
+    /// The window in which failed sign-ins are counted.
+    pub sign_in_window_secs: u64,
+    /// How long a locked account or address is refused.
+    pub sign_in_lock_secs: u64,
+    /// How long a portal trusts a cached session version before asking the store again
+    /// (changes also clear it at once through the shared cache).
+    pub session_check_cache_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -133,8 +148,32 @@ impl Default for AuthConfig {
             token_ttl_minutes: 12 * 60,
             hash_concurrency: 2,
             max_waiting_logins: 64,
+            max_failed_sign_ins: 5,
+            max_failed_sign_ins_per_address: 1000,
+            sign_in_window_secs: 15 * 60,
+            sign_in_lock_secs: 5 * 60,
+            session_check_cache_secs: 30,
         }
     }
+}
+
+/// What happens when a reviewer had a hand in the result before them (taught the course,
+/// uploaded a sheet for it, or submitted it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SelfApproval {
+    /// They are refused, and the next reviewer up (the dean for an HOD, senate for a dean)
+    /// may act at that step in their place.
+    #[default]
+    Escalate,
+    /// They are refused, and only another holder of the same role may act.
+    Refuse,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct WorkflowConfig {
+    pub self_approval: SelfApproval,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +204,7 @@ pub struct Config {
     pub limits: Limits,
     pub worker: WorkerConfig,
     pub auth: AuthConfig,
+    pub workflow: WorkflowConfig,
     /// Seconds a student's results stay cached (they are also invalidated on change).
     pub results_cache_ttl_secs: u64,
 }
@@ -185,6 +225,7 @@ impl Default for Config {
             limits: Limits::default(),
             worker: WorkerConfig::default(),
             auth: AuthConfig::default(),
+            workflow: WorkflowConfig::default(),
             results_cache_ttl_secs: 300,
         }
     }
@@ -338,6 +379,9 @@ impl Config {
         }
         if self.auth.token_ttl_minutes == 0 {
             bail!("EPORTAL_AUTH__TOKEN_TTL_MINUTES must be more than 0");
+        }
+        if self.auth.sign_in_window_secs == 0 || self.auth.sign_in_lock_secs == 0 {
+            bail!("EPORTAL_AUTH__SIGN_IN_WINDOW_SECS and EPORTAL_AUTH__SIGN_IN_LOCK_SECS must be more than 0");
         }
         Ok(())
     }

@@ -183,3 +183,45 @@ async fn portal_serves_from_the_store_while_redis_is_down() {
     );
     app.running.shutdown().await;
 }
+
+/// With Redis gone, session checks read the store: a sign-out during the outage still ends
+/// the token at once, and signing in again works.
+#[tokio::test]
+async fn sessions_end_while_redis_is_down() {
+    let port = free_port();
+    let mut redis = PrivateRedis::start(port);
+    let prefix = format!("eportal-test-sessions-{}:", std::process::id());
+    let app = spawn_app_with(|c| {
+        c.cache_url = format!("redis://127.0.0.1:{port}");
+        c.cache_prefix = prefix.clone();
+        c.auth.session_check_cache_secs = 3600;
+    })
+    .await;
+    let student = app.login(STUDENTS[0]).await;
+    let me = |token: String| {
+        let app = &app;
+        async move { app.get("/api/v1/me", Some(&token)).await.status() }
+    };
+    // The check above cached the session version in Redis.
+    assert_eq!(me(student.clone()).await, StatusCode::OK);
+
+    redis.kill();
+
+    assert_eq!(
+        me(student.clone()).await,
+        StatusCode::OK,
+        "the token stands"
+    );
+    let res = app
+        .post_json("/api/v1/auth/logout", Some(&student), &json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        me(student.clone()).await,
+        StatusCode::UNAUTHORIZED,
+        "a token signed out while Redis was down still worked"
+    );
+    let again = app.login(STUDENTS[0]).await;
+    assert_eq!(me(again).await, StatusCode::OK);
+    app.running.shutdown().await;
+}

@@ -13,7 +13,7 @@ use eportal_core::model::{
 };
 use eportal_core::sheet::{AcceptedRow, Roster, RowError};
 use eportal_core::workflow::WorkflowState;
-use eportal_core::{CourseCode, GradingPolicy, MatricNo};
+use eportal_core::{CourseCode, GradingPolicy, MatricNo, Role};
 use serde::{Deserialize, Serialize};
 
 /// The university's people, courses and registrations. Bulk writes are upserts keyed by the
@@ -41,6 +41,9 @@ pub trait Directory: Send + Sync {
     async fn count_students(&self) -> PortResult<u64>;
     async fn student(&self, matric: &MatricNo) -> PortResult<Option<Student>>;
     async fn staff(&self, staff_id: &str) -> PortResult<Option<Staff>>;
+    /// Every staff member holding `role` (reviewers are few: HODs, deans, senate), ordered
+    /// by staff id.
+    async fn staff_with_role(&self, role: Role) -> PortResult<Vec<Staff>>;
     async fn course(&self, code: &CourseCode) -> PortResult<Option<Course>>;
     async fn courses(&self) -> PortResult<Vec<Course>>;
     /// Who is allocated to teach the course in that term (usually one lecturer).
@@ -53,10 +56,22 @@ pub trait Directory: Send + Sync {
     async fn registered(&self, term: &CourseTerm) -> PortResult<Vec<MatricNo>>;
 }
 
+/// Sign-in accounts. Each account has a session version, carried in every token signed for
+/// it: a token of an older version is no longer valid. It goes up by one whenever the
+/// account's password hash or roles change (also through `upsert_users`), on sign-out and
+/// when an administrator ends the account's sessions; it never goes down.
 #[async_trait]
 pub trait Users: Send + Sync {
     async fn upsert_users(&self, rows: &[UserAccount]) -> PortResult<u64>;
     async fn user(&self, username: &str) -> PortResult<Option<UserAccount>>;
+    /// The account's session version; `None` when there is no such account.
+    async fn session_version(&self, username: &str) -> PortResult<Option<u64>>;
+    /// Ends every session of the account: returns its new session version, or
+    /// [`crate::PortError::NotFound`] when there is no such account.
+    async fn end_sessions(&self, username: &str) -> PortResult<u64>;
+    /// Stores a new password hash and ends every session, in one statement: returns the new
+    /// session version, or [`crate::PortError::NotFound`].
+    async fn set_password(&self, username: &str, password_hash: &str) -> PortResult<u64>;
     /// The stored value of a setting, storing `value` first if there was none. Every process
     /// of a deployment therefore agrees on it (used for the token signing key).
     async fn setting_or_init(&self, key: &str, value: &str) -> PortResult<String>;

@@ -12,7 +12,7 @@ use eportal_core::model::{
     Staff, Student,
 };
 use eportal_core::sheet::Roster;
-use eportal_core::{CourseCode, GradingPolicy, MatricNo};
+use eportal_core::{CourseCode, GradingPolicy, MatricNo, Role};
 use eportal_ports::error::PortResult;
 use eportal_ports::{Directory, PortError};
 use sqlx::postgres::PgRow;
@@ -207,6 +207,27 @@ impl Directory for PgStore {
             department_code: get(&r, "department_code")?,
             roles: convert::roles(&get::<Vec<String>>(&r, "roles")?)?,
         }))
+    }
+
+    async fn staff_with_role(&self, role: Role) -> PortResult<Vec<Staff>> {
+        let rows = sqlx::query(
+            "SELECT staff_id, name, department_code, roles FROM staff \
+             WHERE $1 = ANY (roles) ORDER BY staff_id",
+        )
+        .bind(role.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Staff {
+                    staff_id: get(r, "staff_id")?,
+                    name: get(r, "name")?,
+                    department_code: get(r, "department_code")?,
+                    roles: convert::roles(&get::<Vec<String>>(r, "roles")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn course(&self, code: &CourseCode) -> PortResult<Option<Course>> {

@@ -8,7 +8,7 @@ use crate::PgStore;
 use async_trait::async_trait;
 use eportal_core::model::UserAccount;
 use eportal_ports::error::PortResult;
-use eportal_ports::Users;
+use eportal_ports::{PortError, Users};
 use std::collections::BTreeMap;
 
 #[async_trait]
@@ -27,14 +27,22 @@ impl Users for PgStore {
         // Role names never hold commas, so a list travels as one joined string per row.
         let roles: Vec<String> = by_name
             .values()
-            .map(|r| role_names(&r.roles).join(","))
+            .map(|r| {
+                let mut roles = r.roles.clone();
+                roles.sort();
+                roles.dedup();
+                role_names(&roles).join(",")
+            })
             .collect();
         sqlx::query(
             "INSERT INTO users (username, password_hash, display_name, roles) \
              SELECT u, h, d, COALESCE(string_to_array(NULLIF(r, ''), ','), '{}') \
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS x(u, h, d, r) \
              ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, \
-             display_name = EXCLUDED.display_name, roles = EXCLUDED.roles",
+             display_name = EXCLUDED.display_name, roles = EXCLUDED.roles, \
+             session_version = users.session_version + \
+             CASE WHEN users.password_hash <> EXCLUDED.password_hash \
+             OR users.roles <> EXCLUDED.roles THEN 1 ELSE 0 END",
         )
         .bind(name)
         .bind(hash)
@@ -61,6 +69,43 @@ impl Users for PgStore {
             display_name: get(&r, "display_name")?,
             roles: convert::roles(&get::<Vec<String>>(&r, "roles")?)?,
         }))
+    }
+
+    async fn session_version(&self, username: &str) -> PortResult<Option<u64>> {
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT session_version FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(v.map(|v| v as u64))
+    }
+
+    async fn end_sessions(&self, username: &str) -> PortResult<u64> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET session_version = session_version + 1 WHERE username = $1 \
+             RETURNING session_version",
+        )
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        v.map(|v| v as u64)
+            .ok_or_else(|| PortError::NotFound(format!("account {username}")))
+    }
+
+    async fn set_password(&self, username: &str, password_hash: &str) -> PortResult<u64> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET password_hash = $2, session_version = session_version + 1 \
+             WHERE username = $1 RETURNING session_version",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        v.map(|v| v as u64)
+            .ok_or_else(|| PortError::NotFound(format!("account {username}")))
     }
 
     async fn setting_or_init(&self, key: &str, value: &str) -> PortResult<String> {

@@ -10,7 +10,7 @@ use eportal_core::model::{
     Staff, Student,
 };
 use eportal_core::sheet::Roster;
-use eportal_core::{CourseCode, GradingPolicy, MatricNo};
+use eportal_core::{CourseCode, GradingPolicy, MatricNo, Role};
 use eportal_ports::error::PortResult;
 use eportal_ports::Directory;
 use sqlx::sqlite::SqliteRow;
@@ -187,6 +187,32 @@ impl Directory for SqliteStore {
             department_code: get(&r, "department_code")?,
             roles,
         }))
+    }
+
+    async fn staff_with_role(&self, role: Role) -> PortResult<Vec<Staff>> {
+        let rows = sqlx::query(
+            "SELECT staff_id, name, department_code, \
+             (SELECT group_concat(role) FROM staff_roles r WHERE r.staff_id = s.staff_id) \
+             AS roles FROM staff s WHERE EXISTS \
+             (SELECT 1 FROM staff_roles h WHERE h.staff_id = s.staff_id AND h.role = ?1) \
+             ORDER BY staff_id",
+        )
+        .bind(role.as_str())
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let mut roles = roles(&get::<Option<String>>(r, "roles")?.unwrap_or_default())?;
+                roles.sort();
+                Ok(Staff {
+                    staff_id: get(r, "staff_id")?,
+                    name: get(r, "name")?,
+                    department_code: get(r, "department_code")?,
+                    roles,
+                })
+            })
+            .collect()
     }
 
     async fn course(&self, code: &CourseCode) -> PortResult<Option<Course>> {

@@ -6,8 +6,18 @@ use crate::rows::{get, json_list, roles, roles_csv};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use eportal_core::model::UserAccount;
+use eportal_core::Role;
 use eportal_ports::error::PortResult;
-use eportal_ports::Users;
+use eportal_ports::{PortError, Users};
+
+/// Roles in one order, so that a re-import listing the same roles differently is no change
+/// (a change of roles ends the account's sessions).
+fn canonical(roles: &[Role]) -> Vec<Role> {
+    let mut r = roles.to_vec();
+    r.sort();
+    r.dedup();
+    r
+}
 use serde_json::json;
 
 #[async_trait]
@@ -20,7 +30,7 @@ impl Users for SqliteStore {
                     u.username,
                     u.password_hash,
                     u.display_name,
-                    roles_csv(&u.roles)
+                    roles_csv(&canonical(&u.roles))
                 ])
             })
             .collect();
@@ -28,7 +38,9 @@ impl Users for SqliteStore {
             "INSERT INTO users (username, password_hash, display_name, roles) \
              SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?1) WHERE true \
              ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, \
-             display_name = excluded.display_name, roles = excluded.roles",
+             display_name = excluded.display_name, roles = excluded.roles, \
+             session_version = users.session_version + \
+             (users.password_hash <> excluded.password_hash OR users.roles <> excluded.roles)",
         )
         .bind(json_list(&json))
         .execute(&self.write)
@@ -52,6 +64,43 @@ impl Users for SqliteStore {
             display_name: get(&r, "display_name")?,
             roles: roles(&get::<String>(&r, "roles")?)?,
         }))
+    }
+
+    async fn session_version(&self, username: &str) -> PortResult<Option<u64>> {
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT session_version FROM users WHERE username = ?1")
+                .bind(username)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db)?;
+        Ok(v.map(|v| v as u64))
+    }
+
+    async fn end_sessions(&self, username: &str) -> PortResult<u64> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET session_version = session_version + 1 WHERE username = ?1 \
+             RETURNING session_version",
+        )
+        .bind(username)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)?;
+        v.map(|v| v as u64)
+            .ok_or_else(|| PortError::NotFound(format!("account {username}")))
+    }
+
+    async fn set_password(&self, username: &str, password_hash: &str) -> PortResult<u64> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET password_hash = ?2, session_version = session_version + 1 \
+             WHERE username = ?1 RETURNING session_version",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)?;
+        v.map(|v| v as u64)
+            .ok_or_else(|| PortError::NotFound(format!("account {username}")))
     }
 
     async fn setting_or_init(&self, key: &str, value: &str) -> PortResult<String> {

@@ -94,6 +94,7 @@ fn principal(u: &University, staff_id: &str) -> Principal {
         username: s.staff_id.clone(),
         display_name: s.name.clone(),
         roles: s.roles.clone(),
+        session_version: 0,
     }
 }
 
@@ -216,7 +217,8 @@ pub async fn wait_processed(
     }
 }
 
-/// Submits, approves (HOD, dean, senate) and publishes every course that has a sheet;
+/// Submits, approves (HOD, dean, senate — each step passing up past a reviewer who teaches
+/// the course) and publishes every course that has a sheet;
 /// returns the number of workflow steps taken.
 pub async fn approve_and_publish(
     services: &Services,
@@ -227,6 +229,7 @@ pub async fn approve_and_publish(
         username: REGISTRAR.into(),
         display_name: "The Registrar (for Senate)".into(),
         roles: vec![Role::Senate],
+        session_version: 0,
     };
     let registrar = &registrar;
     let steps = stream::iter(sheets)
@@ -242,10 +245,22 @@ pub async fn approve_and_publish(
             let hod = principal(u, &u.hod[&course.department_code]);
             let dean = principal(u, &u.dean[&faculty]);
             let t = term(u, s.course);
+            // Separation of duties: a reviewer who teaches the course does not review it;
+            // the next one up takes the step (workflow.self_approval = "escalate").
+            let hod_step = if hod.username == lecturer.username {
+                &dean
+            } else {
+                &hod
+            };
+            let dean_step = if dean.username == lecturer.username {
+                registrar
+            } else {
+                &dean
+            };
             let chain = [
                 (&lecturer, Action::Submit),
-                (&hod, Action::Approve),
-                (&dean, Action::Approve),
+                (hod_step, Action::Approve),
+                (dean_step, Action::Approve),
                 (registrar, Action::Approve),
                 (registrar, Action::Publish),
             ];

@@ -128,6 +128,11 @@ impl From<ServiceError> for ApiError {
                 retry_after_secs,
             } => ApiError::new(S::SERVICE_UNAVAILABLE, "overloaded", message)
                 .with_retry_after(retry_after_secs),
+            ServiceError::Throttled {
+                message,
+                retry_after_secs,
+            } => ApiError::new(S::TOO_MANY_REQUESTS, "too-many-sign-ins", message)
+                .with_retry_after(retry_after_secs),
             ServiceError::Unavailable(cause) => {
                 // The cause names an engine and its address: for the log, not the client.
                 tracing::warn!(error = %cause, "an engine is unavailable");
@@ -266,6 +271,13 @@ mod tests {
                     retry_after_secs: 3,
                 },
                 503,
+            ),
+            (
+                ServiceError::Throttled {
+                    message: "x".into(),
+                    retry_after_secs: 300,
+                },
+                429,
             ),
         ];
         for (e, code) in cases {

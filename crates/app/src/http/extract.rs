@@ -2,8 +2,9 @@
 //! parameters, each refusing with a problem body ([`ApiError`]) a person can act on, and the
 //! parsing of domain values (matric numbers, course terms) out of paths.
 //!
-//! Nothing here may touch the store: a token is verified by its signature alone, so checking
-//! it costs no I/O even on results day.
+//! A token is verified by its signature, then its session version is compared with the
+//! account's current one (`Services::session_current`: one cache read, the store only on a
+//! miss), so a signed-out or revoked token is refused on every route that takes [`Auth`].
 
 use super::error::{ApiError, FieldError};
 use crate::services::{Principal, Services};
@@ -33,21 +34,46 @@ impl FromRequestParts<Services> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, ApiError> {
-        // The rate limiter may already have verified the token for this request.
-        if let Some(p) = parts.extensions.get::<Principal>() {
-            return Ok(Auth(p.clone()));
-        }
-        let Some(token) = bearer(&parts.headers) else {
-            return Err(ApiError::unauthorized(
-                "sign in first: send the token from POST /api/v1/auth/login as 'Authorization: Bearer <token>'",
-            ));
+        // The rate limiter may already have verified the token's signature for this request;
+        // whether its session still stands is checked here either way.
+        let principal = match parts.extensions.get::<Principal>() {
+            Some(p) => p.clone(),
+            None => {
+                let Some(token) = bearer(&parts.headers) else {
+                    return Err(ApiError::unauthorized(
+                        "sign in first: send the token from POST /api/v1/auth/login as 'Authorization: Bearer <token>'",
+                    ));
+                };
+                services.auth.verify(token).ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "the bearer token is not valid or has expired; sign in again",
+                    )
+                })?
+            }
         };
-        match services.auth.verify(token) {
-            Some(p) => Ok(Auth(p)),
-            None => Err(ApiError::unauthorized(
-                "the bearer token is not valid or has expired; sign in again",
-            )),
+        if !services.session_current(&principal).await {
+            return Err(ApiError::unauthorized(
+                "this session has ended (signed out, password or roles changed, or ended by the registry); sign in again",
+            ));
         }
+        Ok(Auth(principal))
+    }
+}
+
+/// The network address of the client (the peer of the connection), when known.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
     }
 }
 

@@ -14,6 +14,7 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Salt
 use argon2::{Argon2, PasswordVerifier};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use eportal_core::model::UserAccount;
 use eportal_core::Role;
 use eportal_ports::RecordStore;
 use hmac::{Hmac, Mac};
@@ -22,6 +23,9 @@ use sha2::Sha256;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+
+/// The longest password accepted (argon2 would hash more, but nobody types more).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// The settings key under which the token signing key is kept.
 pub const TOKEN_KEY_SETTING: &str = "auth.token_key";
@@ -42,6 +46,10 @@ struct Claims {
     roles: Vec<Role>,
     /// Expiry, unix seconds.
     exp: u64,
+    /// The account's session version when the token was signed; the token is refused once
+    /// the account's version has moved on (sign-out, new password or roles, revocation).
+    #[serde(default)]
+    ver: u64,
 }
 
 /// A signed-in session handed to the client.
@@ -160,8 +168,28 @@ impl AuthService {
             .await
     }
 
+    /// The account, if `password` is its password; `None` for an unknown user and for a wrong
+    /// password alike, after the same work.
+    pub async fn check_password(
+        &self,
+        store: &dyn RecordStore,
+        username: &str,
+        password: &str,
+    ) -> ServiceResult<Option<UserAccount>> {
+        if username.is_empty() || password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
+            return Ok(None);
+        }
+        let user = store.user(username).await?;
+        let phc = user.as_ref().map(|u| u.password_hash.clone());
+        let pw = password.to_string();
+        let ok = self
+            .on_hash_pool(move || verify_blocking(&pw, &phc.unwrap_or_else(dummy_hash)))
+            .await?;
+        Ok(user.filter(|_| ok))
+    }
+
     /// Checks a username and password; the same error for an unknown user and a wrong
-    /// password.
+    /// password. (Throttling of failures is the caller's: see `Services::sign_in`.)
     pub async fn login(
         &self,
         store: &dyn RecordStore,
@@ -169,29 +197,29 @@ impl AuthService {
         password: &str,
     ) -> ServiceResult<Session> {
         let username = normalise_username(username);
-        if username.is_empty() || password.is_empty() || password.len() > 1024 {
-            return Err(ServiceError::BadCredentials);
-        }
-        let user = store.user(&username).await?;
-        let phc = user.as_ref().map(|u| u.password_hash.clone());
-        let pw = password.to_string();
-        let ok = self
-            .on_hash_pool(move || verify_blocking(&pw, &phc.unwrap_or_else(dummy_hash)))
-            .await?;
-        match user {
-            Some(u) if ok => Ok(self.issue(&u.username, &u.display_name, &u.roles)),
-            _ => Err(ServiceError::BadCredentials),
-        }
+        let user = self
+            .check_password(store, &username, password)
+            .await?
+            .ok_or(ServiceError::BadCredentials)?;
+        let version = store.session_version(&user.username).await?.unwrap_or(0);
+        Ok(self.issue(&user.username, &user.display_name, &user.roles, version))
     }
 
-    /// Signs a token for an account.
-    pub fn issue(&self, username: &str, display_name: &str, roles: &[Role]) -> Session {
+    /// Signs a token for an account at its current session version.
+    pub fn issue(
+        &self,
+        username: &str,
+        display_name: &str,
+        roles: &[Role],
+        session_version: u64,
+    ) -> Session {
         let exp = now_secs() + self.ttl_secs;
         let claims = Claims {
             sub: username.to_string(),
             name: display_name.to_string(),
             roles: roles.to_vec(),
             exp,
+            ver: session_version,
         };
         let body = B64.encode(serde_json::to_vec(&claims).expect("claims serialise"));
         let sig = B64.encode(self.sign(body.as_bytes()));
@@ -214,7 +242,8 @@ impl AuthService {
         m.finalize().into_bytes().to_vec()
     }
 
-    /// The principal a token stands for, if it is genuine and unexpired.
+    /// The principal a token stands for, if it is genuine and unexpired. Whether its session
+    /// has since been ended is checked against the store by `Services::session_current`.
     pub fn verify(&self, token: &str) -> Option<Principal> {
         let (body, sig) = token.trim().split_once('.')?;
         let sig = B64.decode(sig).ok()?;
@@ -229,6 +258,7 @@ impl AuthService {
             username: claims.sub,
             display_name: claims.name,
             roles: claims.roles,
+            session_version: claims.ver,
         })
     }
 }

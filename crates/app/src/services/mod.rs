@@ -4,13 +4,17 @@
 
 pub mod auth;
 mod faults;
+pub mod duties;
 pub mod import;
 pub mod people;
 pub mod relay;
 pub mod results;
 mod sheet_verdict;
+pub mod scope;
+pub mod sessions;
 pub mod sheets;
 pub mod supervisor;
+pub mod throttle;
 pub mod warm;
 pub mod worker;
 pub mod workflow;
@@ -51,6 +55,8 @@ pub struct Principal {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
+    /// The account's session version the token was signed at (see `Services::session_current`).
+    pub session_version: u64,
 }
 
 impl Principal {
@@ -58,7 +64,8 @@ impl Principal {
         self.roles.contains(&role)
     }
 
-    /// Registry and review staff may read any student's results.
+    /// Whether the account holds a registry or review role anywhere. Not an access check:
+    /// an HOD's or dean's role reaches only their department or faculty (see [`scope`]).
     pub fn is_staff_reader(&self) -> bool {
         self.roles
             .iter()
@@ -85,6 +92,12 @@ pub enum ServiceError {
     BadCredentials,
     #[error("{message}")]
     Overloaded {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// Too many failed sign-ins: refused until `retry_after_secs` have passed (429).
+    #[error("{message}")]
+    Throttled {
         message: String,
         retry_after_secs: u64,
     },

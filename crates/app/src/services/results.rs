@@ -88,22 +88,18 @@ fn stripe(key: &str) -> &'static Mutex<()> {
 }
 
 impl Services {
-    /// May `who` read `matric`'s results? Students: only their own; registry and review
-    /// staff: anyone's.
-    pub fn may_read_results(who: &Principal, matric: &MatricNo) -> bool {
-        (who.has(Role::Student) && who.username == matric.as_str()) || who.is_staff_reader()
-    }
-
     /// A student's published results, from the cache when possible.
     pub async fn student_results(
         &self,
         who: &Principal,
         matric: &MatricNo,
     ) -> ServiceResult<StudentResults> {
-        if !Self::may_read_results(who, matric) {
-            return Err(ServiceError::Forbidden(
-                "you may see only your own results".into(),
-            ));
+        if !self.may_read_results(who, matric).await? {
+            return Err(ServiceError::Forbidden(if who.has(Role::Student) {
+                "you may see only your own results".into()
+            } else {
+                format!("{matric} is not a student of your department (HOD) or faculty (dean); only senate and the registry read every student's results")
+            }));
         }
         let key = results_cache_key(matric);
         if let Some(hit) = self.cached(&key).await {

@@ -67,6 +67,14 @@ impl Services {
         let course = store.course(&term.course_code).await?.ok_or_else(|| {
             ServiceError::NotFound(format!("course {} does not exist", term.course_code))
         })?;
+        // A course is taught in a term when someone is allocated to it then: a sheet for any
+        // other term (a wrong session or semester) would be scores nobody can own.
+        if store.allocations(term).await?.is_empty() {
+            return Err(ServiceError::Invalid(format!(
+                "{} is not taught in the {} semester of {} (no lecturer is allocated to it then); check the session and semester of the upload",
+                course.code, term.semester, term.session
+            )));
+        }
         if !(who.has(Role::Admin) || self.is_allocated(who, term).await?) {
             return Err(ServiceError::Forbidden(format!(
                 "you are not allocated to {} in the {} semester of {}; only its lecturer may upload its score sheet",
@@ -109,14 +117,15 @@ impl Services {
         Ok((sheet, created))
     }
 
-    /// A sheet's status, counts and row errors; its lecturer and staff reviewers may read it.
+    /// A sheet's status, counts and row errors; its uploader, the course's lecturer and the
+    /// reviewers whose department or faculty the course belongs to may read it.
     pub async fn sheet_report(&self, who: &Principal, id: i64) -> ServiceResult<SheetReport> {
         let report =
             self.ports.store.sheet(id).await?.ok_or_else(|| {
                 ServiceError::NotFound(format!("score sheet {id} does not exist"))
             })?;
         let own = report.sheet.uploaded_by == who.username;
-        if !(own || who.is_staff_reader()) {
+        if !(own || self.reviews_term(who, &report.sheet.term).await?) {
             let allocated = self.ports.store.allocations(&report.sheet.term).await?;
             if !allocated.contains(&who.username) {
                 return Err(ServiceError::NotFound(format!(

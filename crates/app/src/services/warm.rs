@@ -55,6 +55,7 @@ impl Services {
             username: "cache-warmer".into(),
             display_name: "cache warmer".into(),
             roles: vec![Role::Admin],
+            session_version: 0,
         };
         loop {
             tokio::select! {

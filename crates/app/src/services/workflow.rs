@@ -1,8 +1,9 @@
 //! The approval workflow of course results: who may move a result on, for which course.
 //! The state machine itself is the core's ([`eportal_core::workflow`]); this adds the scope
-//! of each role — the lecturer allocated to the course submits, the HOD of the course's
-//! department and the dean of its faculty review, senate approves and publishes — and the
-//! effects of publishing (students' cached results refreshed).
+//! of each role ([`super::scope`]: the lecturer allocated to the course submits, the HOD of
+//! the course's department and the dean of its faculty review, senate approves and
+//! publishes), separation of duties ([`super::duties`]), and the effects of publishing
+//! (students' cached results refreshed).
 
 use super::{Principal, ServiceError, ServiceResult, Services};
 use eportal_core::model::{Course, CourseRecord, CourseTerm};
@@ -10,6 +11,15 @@ use eportal_core::workflow::{self, Action, WorkflowError, WorkflowState};
 use eportal_core::Role;
 use eportal_ports::store::CourseResultState;
 use serde::Serialize;
+
+/// The refusal for someone with no role in a course's approval (a student, a lecturer of
+/// another course, a reviewer of another department or faculty).
+fn no_part(course: &Course) -> String {
+    format!(
+        "you have no part in the approval of {}: only the lecturer allocated to it, the HOD of its department, the dean of its faculty and senate act on it",
+        course.code
+    )
+}
 
 /// A course result as a reviewer sees it: its state and every student's current record.
 #[derive(Debug, Clone, Serialize)]
@@ -31,44 +41,16 @@ impl Services {
                 .contains(&who.username))
     }
 
-    /// Which of `who`'s roles apply to this course: a lecturer who is HOD of another
-    /// department is not HOD here, a dean of another faculty not dean here.
-    async fn roles_for(
-        &self,
-        who: &Principal,
-        term: &CourseTerm,
-        course: &Course,
-    ) -> ServiceResult<Vec<Role>> {
-        let store = &self.ports.store;
-        let staff = if who.has(Role::Hod) || who.has(Role::Dean) {
-            store.staff(&who.username).await?
-        } else {
-            None
-        };
-        let mut roles = Vec::new();
-        for &role in &who.roles {
-            let holds = match (role, &staff) {
-                (Role::Senate | Role::Admin, _) => true,
-                (Role::Lecturer, _) => self.is_allocated(who, term).await?,
-                (Role::Hod, Some(s)) => s.department_code == course.department_code,
-                (Role::Dean, Some(s)) => {
-                    let depts = store.departments().await?;
-                    let faculty_of = |code: &str| {
-                        depts
-                            .iter()
-                            .find(|d| d.code == code)
-                            .map(|d| d.faculty_code.clone())
-                    };
-                    faculty_of(&s.department_code).is_some()
-                        && faculty_of(&s.department_code) == faculty_of(&course.department_code)
-                }
-                (Role::Hod | Role::Dean | Role::Student, _) => false,
-            };
-            if holds {
-                roles.push(role);
-            }
+    /// `404` unless the course is taught in the term (someone is allocated to it then): a
+    /// term it is not taught in has no result, not an empty draft.
+    async fn taught_then(&self, term: &CourseTerm, course: &Course) -> ServiceResult<()> {
+        if self.ports.store.allocations(term).await?.is_empty() {
+            return Err(ServiceError::NotFound(format!(
+                "{} is not taught in the {} semester of {}, so it has no result then",
+                course.code, term.semester, term.session
+            )));
         }
-        Ok(roles)
+        Ok(())
     }
 
     /// Applies a workflow action to a course result on behalf of `who`.
@@ -82,8 +64,16 @@ impl Services {
         let course = store.course(&term.course_code).await?.ok_or_else(|| {
             ServiceError::NotFound(format!("course {} does not exist", term.course_code))
         })?;
+        let mut roles = self.roles_for(who, term, &course).await?;
+        if roles.is_empty() {
+            // Refused before the state is read: someone with no part in this course's
+            // approval learns nothing about where it stands.
+            return Err(ServiceError::Forbidden(no_part(&course)));
+        }
+        self.taught_then(term, &course).await?;
         let current = store.course_result(term).await?;
-        let roles = self.roles_for(who, term, &course).await?;
+        self.check_duties(who, term, &course, &current, &action, &mut roles)
+            .await?;
         let to = workflow::next(current.state, &action, &roles).map_err(|e| match e {
             WorkflowError::NotAllowedNow { .. } => ServiceError::Conflict(e.to_string()),
             WorkflowError::WrongRole { .. } => ServiceError::Forbidden(format!(
@@ -140,18 +130,24 @@ impl Services {
         self.warmer.enqueue(students);
     }
 
-    /// A course result with its records, for its lecturer and reviewers.
+    /// A course result with its records, for its lecturer and the reviewers whose
+    /// department or faculty it belongs to; `404` for a course that does not exist.
     pub async fn course_result_detail(
         &self,
         who: &Principal,
         term: &CourseTerm,
     ) -> ServiceResult<CourseResultDetail> {
-        if !(who.is_staff_reader() || self.is_allocated(who, term).await?) {
-            return Err(ServiceError::Forbidden(
-                "only the course's lecturer and reviewers may see this course result".into(),
-            ));
-        }
         let store = &self.ports.store;
+        let course = store.course(&term.course_code).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!("course {} does not exist", term.course_code))
+        })?;
+        if self.roles_for(who, term, &course).await?.is_empty() {
+            return Err(ServiceError::Forbidden(format!(
+                "only the lecturer of {} in {} {} semester, the HOD of its department, the dean of its faculty, senate and the registry may see this course result",
+                course.code, term.session, term.semester
+            )));
+        }
+        self.taught_then(term, &course).await?;
         Ok(CourseResultDetail {
             state: store.course_result(term).await?,
             records: store.course_records(term).await?,

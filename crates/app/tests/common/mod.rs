@@ -6,6 +6,7 @@
 //! `eportal serve` runs.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod courses;
 pub mod university;
 
 use eportal::app::Running;

@@ -1,7 +1,8 @@
 //! A small university for the API tests, written through the store's own directory methods:
 //! one faculty with two departments, three students registered for two first-semester
 //! courses in 2024/2025, a lecturer allocated to both, another who is not, each
-//! department's HOD, the dean, senate, and the registry administrator.
+//! department's HOD, the dean, senate, and the registry administrator; and a second faculty
+//! (Arts, with English) whose dean reviews nothing of the first.
 
 use eportal_core::model::{
     Allocation, Course, Department, Faculty, Programme, Registration, Staff, Student, UserAccount,
@@ -19,6 +20,8 @@ pub const HOD: &str = "H001";
 /// HOD of Mathematics (MTH 201's department).
 pub const MTH_HOD: &str = "H002";
 pub const DEAN: &str = "D001";
+/// Dean of the Faculty of Arts (English), which has no part in the Science courses.
+pub const ARTS_DEAN: &str = "D002";
 pub const SENATE: &str = "S001";
 pub const ADMIN: &str = "admin";
 
@@ -51,16 +54,21 @@ fn course(code: &str, title: &str, units: u8, dept: &str) -> Course {
 }
 
 pub async fn seed(store: &dyn RecordStore, password_hash: &str) {
-    let faculties = [Faculty {
-        code: "SCI".into(),
-        name: "Faculty of Science".into(),
-    }];
-    let departments =
-        [("CSC", "Computer Science"), ("MTH", "Mathematics")].map(|(c, n)| Department {
+    let faculties =
+        [("SCI", "Faculty of Science"), ("ART", "Faculty of Arts")].map(|(c, n)| Faculty {
             code: c.into(),
             name: n.into(),
-            faculty_code: "SCI".into(),
         });
+    let departments = [
+        ("CSC", "Computer Science", "SCI"),
+        ("MTH", "Mathematics", "SCI"),
+        ("ENG", "English", "ART"),
+    ]
+    .map(|(c, n, f)| Department {
+        code: c.into(),
+        name: n.into(),
+        faculty_code: f.into(),
+    });
     let programmes = [Programme {
         code: "CSC".into(),
         name: "B.Sc. Computer Science".into(),
@@ -91,6 +99,7 @@ pub async fn seed(store: &dyn RecordStore, password_hash: &str) {
             &[Role::Lecturer, Role::Hod],
         ),
         staff(DEAN, "Prof. Dean", "CSC", &[Role::Dean]),
+        staff(ARTS_DEAN, "Prof. Arts Dean", "ENG", &[Role::Dean]),
         staff(SENATE, "The Registrar", "CSC", &[Role::Senate]),
     ];
     let courses = [

@@ -13,6 +13,7 @@ pub mod directory;
 pub mod fixture;
 pub mod outbox;
 pub mod results;
+pub mod sessions;
 pub mod sheets;
 pub mod versions;
 
@@ -31,6 +32,9 @@ macro_rules! store_contract {
             directory::roster_tells_known_from_registered,
             directory::users_upsert_and_lookup,
             directory::setting_or_init_keeps_the_first_value,
+            sessions::session_version_moves_on_every_change_and_only_then,
+            sessions::concurrent_ends_each_count,
+            sessions::staff_with_role_lists_the_holders,
             sheets::submit_sheet_is_idempotent_by_term_and_sha,
             sheets::apply_stores_rows_errors_and_counts,
             sheets::apply_is_idempotent_on_a_final_sheet,

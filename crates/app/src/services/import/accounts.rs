@@ -27,8 +27,10 @@ fn hashers() -> usize {
         .unwrap_or(2)
 }
 
-/// Creates or refreshes the accounts; returns how many were written.
-pub async fn write(store: &dyn RecordStore, people: Vec<Person>) -> PortResult<u64> {
+/// Creates or refreshes the accounts; returns the usernames written (an account whose roles
+/// or password changed has had its sessions ended by the store: callers forget its cached
+/// session version).
+pub async fn write(store: &dyn RecordStore, people: Vec<Person>) -> PortResult<Vec<String>> {
     let mut accounts = Vec::with_capacity(people.len());
     let mut to_hash = Vec::new();
     for p in people {
@@ -65,5 +67,5 @@ pub async fn write(store: &dyn RecordStore, people: Vec<Person>) -> PortResult<u
     for chunk in accounts.chunks(super::BATCH) {
         store.upsert_users(chunk).await?;
     }
-    Ok(accounts.len() as u64)
+    Ok(accounts.into_iter().map(|a| a.username).collect())
 }

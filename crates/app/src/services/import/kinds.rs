@@ -11,8 +11,8 @@ use eportal_core::{CourseCode, MatricNo, Role};
 use eportal_ports::RecordStore;
 use std::collections::{HashMap, HashSet};
 
-/// Records saved, accounts written, rows refused.
-pub type Outcome = Result<(u64, u64, Vec<RowProblem>), ImportError>;
+/// Records saved, usernames of the accounts written, rows refused.
+pub type Outcome = Result<(u64, Vec<String>, Vec<RowProblem>), ImportError>;
 
 fn items<T>(good: Vec<Good<T>>) -> Vec<T> {
     good.into_iter().map(|g| g.item).collect()
@@ -46,7 +46,11 @@ pub async fn faculties(store: &dyn RecordStore, table: &Table) -> Outcome {
         |_| Ok(()),
     );
     let items = items(good);
-    Ok((upsert_batches!(store, upsert_faculties, items), 0, bad))
+    Ok((
+        upsert_batches!(store, upsert_faculties, items),
+        Vec::new(),
+        bad,
+    ))
 }
 
 pub async fn departments(store: &dyn RecordStore, table: &Table) -> Outcome {
@@ -64,7 +68,11 @@ pub async fn departments(store: &dyn RecordStore, table: &Table) -> Outcome {
         |d| known(&faculties, &d.faculty_code, "faculty", "faculties"),
     );
     let items = items(good);
-    Ok((upsert_batches!(store, upsert_departments, items), 0, bad))
+    Ok((
+        upsert_batches!(store, upsert_departments, items),
+        Vec::new(),
+        bad,
+    ))
 }
 
 async fn department_codes(store: &dyn RecordStore) -> Result<HashSet<String>, ImportError> {
@@ -93,7 +101,11 @@ pub async fn programmes(store: &dyn RecordStore, table: &Table) -> Outcome {
         },
     );
     let items = items(good);
-    Ok((upsert_batches!(store, upsert_programmes, items), 0, bad))
+    Ok((
+        upsert_batches!(store, upsert_programmes, items),
+        Vec::new(),
+        bad,
+    ))
 }
 
 pub async fn students(store: &dyn RecordStore, table: &Table) -> Outcome {
@@ -173,7 +185,11 @@ pub async fn courses(store: &dyn RecordStore, table: &Table) -> Outcome {
         },
     );
     let items = items(good);
-    Ok((upsert_batches!(store, upsert_courses, items), 0, bad))
+    Ok((
+        upsert_batches!(store, upsert_courses, items),
+        Vec::new(),
+        bad,
+    ))
 }
 
 async fn course_map(store: &dyn RecordStore) -> Result<HashMap<CourseCode, Course>, ImportError> {
@@ -241,7 +257,11 @@ pub async fn allocations(store: &dyn RecordStore, table: &Table) -> Outcome {
         },
     );
     let items = items(good);
-    Ok((upsert_batches!(store, upsert_allocations, items), 0, bad))
+    Ok((
+        upsert_batches!(store, upsert_allocations, items),
+        Vec::new(),
+        bad,
+    ))
 }
 
 /// Every matric number in the store.
@@ -284,5 +304,9 @@ pub async fn registrations(store: &dyn RecordStore, table: &Table) -> Outcome {
         },
     );
     let items = items(good);
-    Ok((upsert_batches!(store, upsert_registrations, items), 0, bad))
+    Ok((
+        upsert_batches!(store, upsert_registrations, items),
+        Vec::new(),
+        bad,
+    ))
 }

@@ -96,6 +96,10 @@ pub struct ImportReport {
     pub rejected: Vec<RowProblem>,
     /// Header cells that name no column of this kind (not read).
     pub ignored_columns: Vec<String>,
+    /// Usernames of the accounts written (not reported: their cached session versions are
+    /// forgotten, so a change of roles or password ends their sessions at once).
+    #[serde(skip)]
+    pub usernames: Vec<String>,
 }
 
 /// Why a whole file could not be imported (as opposed to a bad row).
@@ -154,21 +158,22 @@ pub async fn import(
     kind: ImportKind,
     bytes: &[u8],
 ) -> Result<ImportReport, ImportError> {
-    let report = |imported: u64, accounts: u64, rejected, ignored_columns| ImportReport {
+    let report = |imported: u64, usernames: Vec<String>, rejected, ignored_columns| ImportReport {
         kind,
         imported,
-        accounts,
+        accounts: usernames.len() as u64,
         rejected,
         ignored_columns,
+        usernames,
     };
     match kind {
         ImportKind::Institution => {
             settings::institution(store, bytes).await?;
-            return Ok(report(1, 0, Vec::new(), Vec::new()));
+            return Ok(report(1, Vec::new(), Vec::new(), Vec::new()));
         }
         ImportKind::Policy => {
             settings::policy(store, bytes).await?;
-            return Ok(report(1, 0, Vec::new(), Vec::new()));
+            return Ok(report(1, Vec::new(), Vec::new(), Vec::new()));
         }
         _ => {}
     }
@@ -205,6 +210,8 @@ impl Services {
         kind: ImportKind,
         bytes: &[u8],
     ) -> Result<ImportReport, ImportError> {
-        import(self.ports.store.as_ref(), kind, bytes).await
+        let report = import(self.ports.store.as_ref(), kind, bytes).await?;
+        self.forget_sessions(&report.usernames).await;
+        Ok(report)
     }
 }

@@ -1,0 +1,50 @@
+//! Course-result helpers of the API tests: the course-result URLs of the seeded 2024/2025
+//! first semester, a workflow step and its expected outcome, and a small valid score sheet
+//! uploaded and processed.
+
+use super::university::STUDENTS;
+use super::{json, TestApp};
+use reqwest::StatusCode;
+use serde_json::json;
+
+pub fn course_url(code: &str, action: &str) -> String {
+    let base = format!("/api/v1/course-results/{code}/2024-2025/first");
+    if action.is_empty() {
+        base
+    } else {
+        format!("{base}/{action}")
+    }
+}
+
+pub async fn act(app: &TestApp, token: &str, code: &str, action: &str) -> reqwest::Response {
+    app.post_json(&course_url(code, action), Some(token), &json!({}))
+        .await
+}
+
+pub async fn moves_to(app: &TestApp, token: &str, code: &str, action: &str, state: &str) {
+    let (status, body) = json(act(app, token, code, action).await).await;
+    assert_eq!(status, StatusCode::OK, "{action} {code}: {body}");
+    assert_eq!(body["state"], state, "{action} {code}: {body}");
+}
+
+pub fn sheet() -> String {
+    let mut s = String::from("Matric No,CA,Exam\n");
+    for (m, ca, exam) in [
+        (STUDENTS[0], 30, 45),
+        (STUDENTS[1], 25, 30),
+        (STUDENTS[2], 10, 20),
+    ] {
+        s.push_str(&format!("{m},{ca},{exam}\n"));
+    }
+    s
+}
+
+/// Uploads the sheet and waits until it is processed; returns its id.
+pub async fn upload_processed(app: &TestApp, token: &str, code: &str) -> i64 {
+    let (status, body) = app.upload_csv(token, code, &sheet()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let done = app.wait_processed(token, id).await;
+    assert_eq!(done["status"], "processed", "{done}");
+    id
+}
