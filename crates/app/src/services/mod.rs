@@ -3,15 +3,15 @@
 //! name an engine, only the ports in [`Ports`].
 
 pub mod auth;
-mod faults;
 pub mod duties;
+mod faults;
 pub mod import;
 pub mod people;
 pub mod relay;
 pub mod results;
-mod sheet_verdict;
 pub mod scope;
 pub mod sessions;
+mod sheet_verdict;
 pub mod sheets;
 pub mod supervisor;
 pub mod throttle;
