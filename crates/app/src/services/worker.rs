@@ -160,6 +160,7 @@ impl Services {
         let limits = SheetLimits {
             max_bytes: self.config.limits.max_upload_bytes,
             max_rows: self.config.limits.max_sheet_rows,
+            ..SheetLimits::default()
         };
         let policy = self.policy.clone();
         let outcome = match sheet::parse(&bytes, &limits) {
