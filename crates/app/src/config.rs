@@ -79,6 +79,15 @@ pub struct WorkerConfig {
     /// How long an idle worker waits before polling the queue again.
     pub poll_ms: u64,
     pub retry: RetryPolicy,
+    /// The executable run as `PROGRAM parse-sheet` to read each uploaded sheet in a child
+    /// process of its own; empty means this eportal executable.
+    pub sheet_parser: Option<PathBuf>,
+    /// Address space the sheet-reading child may use, in MB (RLIMIT_AS).
+    pub sheet_memory_mb: u64,
+    /// CPU time the sheet-reading child may use, in seconds (RLIMIT_CPU).
+    pub sheet_cpu_secs: u64,
+    /// Wall time after which the sheet-reading child is killed, in seconds.
+    pub sheet_wall_secs: u64,
 }
 
 impl Default for WorkerConfig {
@@ -88,6 +97,10 @@ impl Default for WorkerConfig {
             lease_ms: 60_000,
             poll_ms: 200,
             retry: RetryPolicy::default(),
+            sheet_parser: None,
+            sheet_memory_mb: 512,
+            sheet_cpu_secs: 20,
+            sheet_wall_secs: 30,
         }
     }
 }
@@ -272,6 +285,13 @@ impl Config {
         }
         if self.worker.retry.max_attempts == 0 {
             bail!("EPORTAL_WORKER__RETRY__MAX_ATTEMPTS must be more than 0");
+        }
+        let w = &self.worker;
+        if w.sheet_memory_mb < 64 {
+            bail!("EPORTAL_WORKER__SHEET_MEMORY_MB must be at least 64 (the sheet reader needs room to start)");
+        }
+        if w.sheet_cpu_secs == 0 || w.sheet_wall_secs == 0 {
+            bail!("EPORTAL_WORKER__SHEET_CPU_SECS and EPORTAL_WORKER__SHEET_WALL_SECS must be more than 0");
         }
         if self.auth.hash_concurrency == 0 {
             bail!("EPORTAL_AUTH__HASH_CONCURRENCY must be more than 0");

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod import;
+pub mod isolate;
 pub mod people;
 pub mod relay;
 pub mod results;

@@ -163,7 +163,7 @@ impl Services {
             ..SheetLimits::default()
         };
         let policy = self.policy.clone();
-        let outcome = match sheet::parse(&bytes, &limits) {
+        let outcome = match self.parse_isolated(bytes, &limits).await? {
             Err(e) => SheetOutcome::Rejected {
                 message: e.to_string(),
             },
