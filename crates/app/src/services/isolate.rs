@@ -248,23 +248,28 @@ async fn run(
         drop(stdin);
     });
     let max_out = max_output(limits);
+    // Stderr is drained on its own: it closes only when the child ends.
+    let mut errors = tokio::spawn(async move {
+        let mut err = Vec::new();
+        let _ = keep_head(stderr, &mut err, MAX_STDERR as usize).await;
+        err
+    });
     let work = async {
         let mut out = Vec::new();
-        let mut err = Vec::new();
-        let mut stdout = stdout.take(max_out as u64 + 1);
-        let (o, _) = tokio::join!(
-            stdout.read_to_end(&mut out),
-            keep_head(stderr, &mut err, MAX_STDERR as usize),
-        );
-        o?;
+        stdout
+            .take(max_out as u64 + 1)
+            .read_to_end(&mut out)
+            .await?;
         if out.len() > max_out {
-            return Ok::<_, std::io::Error>((None, out, err));
+            return Ok::<_, std::io::Error>((None, out, Vec::new()));
         }
         let status = child.wait().await?;
+        let err = (&mut errors).await.unwrap_or_default();
         Ok((Some(status), out, err))
     };
     let outcome = tokio::time::timeout(Duration::from_secs(wall_secs), work).await;
     feed.abort();
+    errors.abort();
     let ended = match outcome {
         Err(_) => Ended::TimedOut,
         Ok(Err(e)) => return Err(e),
