@@ -177,7 +177,7 @@ impl Services {
         };
         let ended = run(
             &program,
-            &bytes,
+            bytes,
             limits,
             w.sheet_memory_mb,
             w.sheet_cpu_secs,
@@ -219,7 +219,7 @@ impl Services {
 
 async fn run(
     program: &PathBuf,
-    bytes: &[u8],
+    input: Vec<u8>,
     limits: &SheetLimits,
     memory_mb: u64,
     cpu_secs: u64,
@@ -239,7 +239,6 @@ async fn run(
     let mut stdin = child.stdin.take().expect("stdin is piped");
     let stdout = child.stdout.take().expect("stdout is piped");
     let stderr = child.stderr.take().expect("stderr is piped");
-    let input = bytes.to_vec();
     // Feeding and reading run at once: a child answering before it has read everything must
     // not deadlock against a full pipe. A child that stops reading fails the write, which
     // changes nothing: its exit tells what happened.
