@@ -144,3 +144,35 @@ async fn a_reader_that_cannot_start_fails_the_sheet_after_bounded_retries() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn the_real_reader_is_stopped_by_its_own_memory_limit() {
+    use eportal::services::isolate::{read_in_child, ChildLimits};
+    use eportal_core::sheet::SheetLimits;
+    // Within every sheet limit (190,000 strings of 80 characters), yet the reader holds them
+    // all: it needs some 40 MB of address space beyond its own start-up.
+    let bytes = hostile::many_strings(190_000, 80);
+    let program = PathBuf::from(env!("CARGO_BIN_EXE_eportal"));
+    let limits = SheetLimits::default();
+    let with = |memory_mb| ChildLimits {
+        memory_mb,
+        cpu_secs: 60,
+        wall_secs: 120,
+    };
+    let roomy = read_in_child(&program, bytes.clone(), &limits, &with(512))
+        .await
+        .expect("the reader starts");
+    assert_eq!(
+        roomy.map(|s| s.rows.len()),
+        Ok(1),
+        "with 512 MB the sheet is read"
+    );
+    let tight = read_in_child(&program, bytes, &limits, &with(40))
+        .await
+        .expect("the reader starts");
+    assert_eq!(
+        tight.map(|s| s.rows.len()).unwrap_err().0,
+        "the workbook could not be read within the memory allowed (40 MB); open it in Excel or \
+         LibreOffice, save it again as .xlsx or .csv, and upload that file"
+    );
+}

@@ -64,10 +64,15 @@ pub struct ParseSheetArgs {
 /// The child: limits itself, reads the sheet on stdin, answers on stdout. Exit 0 whenever an
 /// answer was written (a refused sheet is an answer); 1 if it could not even set its limits.
 pub fn run_child(args: &ParseSheetArgs) -> ExitCode {
+    // Never above a hard limit the process was started with (lowering is always allowed).
+    let lower = |resource: rlimit::Resource, soft: u64, hard: u64| {
+        let (_, current_hard) = rlimit::getrlimit(resource)?;
+        rlimit::setrlimit(resource, soft.min(current_hard), hard.min(current_hard))
+    };
     let memory = args.memory_mb.saturating_mul(1024 * 1024);
-    let limited = rlimit::setrlimit(rlimit::Resource::AS, memory, memory).and_then(|()| {
+    let limited = lower(rlimit::Resource::AS, memory, memory).and_then(|()| {
         // SIGXCPU at the soft limit, SIGKILL a second later should it be ignored.
-        rlimit::setrlimit(
+        lower(
             rlimit::Resource::CPU,
             args.cpu_secs,
             args.cpu_secs.saturating_add(1),
@@ -175,46 +180,74 @@ impl Services {
                 JobFailure::Transient(format!("cannot find the eportal executable: {e}"))
             })?,
         };
-        let ended = run(
-            &program,
-            bytes,
-            limits,
-            w.sheet_memory_mb,
-            w.sheet_cpu_secs,
-            w.sheet_wall_secs,
-        )
-        .await
-        .map_err(|e| {
-            JobFailure::Transient(format!(
-                "cannot start the sheet reader {}: {e}",
-                program.display()
-            ))
-        })?;
-        let wall = w.sheet_wall_secs;
-        let memory = w.sheet_memory_mb;
-        Ok(match ended {
-            Ended::Answered(out) => read_answer(&out),
-            Ended::TimedOut => {
-                tracing::warn!(
-                    wall_secs = wall,
-                    "sheet reader killed after the wall-time limit"
-                );
-                Err(time_reason(wall))
-            }
-            Ended::TooMuchOutput => {
-                tracing::warn!("sheet reader killed: it wrote more than any sheet needs");
-                Err(damaged_reason())
-            }
-            Ended::Died {
-                signal,
-                code,
-                stderr,
-            } => {
-                tracing::warn!(?signal, ?code, stderr = %stderr, "sheet reader died");
-                Err(death_reason(signal, &stderr, memory, w.sheet_cpu_secs))
-            }
-        })
+        let child = ChildLimits {
+            memory_mb: w.sheet_memory_mb,
+            cpu_secs: w.sheet_cpu_secs,
+            wall_secs: w.sheet_wall_secs,
+        };
+        read_in_child(&program, bytes, limits, &child)
+            .await
+            .map_err(|e| {
+                JobFailure::Transient(format!(
+                    "cannot start the sheet reader {}: {e}",
+                    program.display()
+                ))
+            })
     }
+}
+
+/// The limits of one sheet-reading child.
+#[derive(Debug, Clone, Copy)]
+pub struct ChildLimits {
+    pub memory_mb: u64,
+    pub cpu_secs: u64,
+    pub wall_secs: u64,
+}
+
+/// Runs `program parse-sheet` on `bytes` and tells what came of it: the rows, or why the
+/// sheet is refused. `Err` only when the child could not be started or talked to.
+pub async fn read_in_child(
+    program: &PathBuf,
+    bytes: Vec<u8>,
+    limits: &SheetLimits,
+    child: &ChildLimits,
+) -> std::io::Result<Result<ParsedSheet, Rejection>> {
+    let ended = run(
+        program,
+        bytes,
+        limits,
+        child.memory_mb,
+        child.cpu_secs,
+        child.wall_secs,
+    )
+    .await?;
+    Ok(match ended {
+        Ended::Answered(out) => read_answer(&out),
+        Ended::TimedOut => {
+            tracing::warn!(
+                wall_secs = child.wall_secs,
+                "sheet reader killed after the wall-time limit"
+            );
+            Err(time_reason(child.wall_secs))
+        }
+        Ended::TooMuchOutput => {
+            tracing::warn!("sheet reader killed: it wrote more than any sheet needs");
+            Err(damaged_reason())
+        }
+        Ended::Died {
+            signal,
+            code,
+            stderr,
+        } => {
+            tracing::warn!(?signal, ?code, stderr = %stderr, "sheet reader died");
+            Err(death_reason(
+                signal,
+                &stderr,
+                child.memory_mb,
+                child.cpu_secs,
+            ))
+        }
+    })
 }
 
 async fn run(

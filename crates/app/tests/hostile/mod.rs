@@ -355,6 +355,27 @@ pub fn entity_bomb() -> Vec<u8> {
     )
 }
 
+/// A sheet within every limit that still makes the reader hold a lot: `n` shared strings of
+/// `len` characters (the header, then one student row pointing at the first of them).
+pub fn many_strings(n: usize, len: usize) -> Vec<u8> {
+    let sheet = with_header(ONE_ROW);
+    let head = format!(
+        r#"{SST_HEAD} count="{total}" uniqueCount="{total}">{HEADER_STRINGS}"#,
+        total = n + 3
+    );
+    let body = format!("<si><t>{}</t></si>", "7".repeat(len));
+    workbook(
+        Part::text("xl/worksheets/sheet1.xml", &sheet),
+        Part {
+            name: "xl/sharedStrings.xml",
+            head: &head,
+            body: &body,
+            times: n,
+            tail: "</sst>",
+        },
+    )
+}
+
 /// A CSV whose matric cell in row 2 holds `chars` characters.
 pub fn csv_huge_cell(chars: usize) -> Vec<u8> {
     format!("Matric No,CA,Exam\n{},30,45\n", "9".repeat(chars)).into_bytes()
