@@ -290,8 +290,11 @@ impl Config {
         if w.sheet_memory_mb < 64 {
             bail!("EPORTAL_WORKER__SHEET_MEMORY_MB must be at least 64 (the sheet reader needs room to start)");
         }
-        if w.sheet_cpu_secs == 0 || w.sheet_wall_secs == 0 {
-            bail!("EPORTAL_WORKER__SHEET_CPU_SECS and EPORTAL_WORKER__SHEET_WALL_SECS must be more than 0");
+        if w.sheet_cpu_secs == 0 {
+            bail!("EPORTAL_WORKER__SHEET_CPU_SECS must be more than 0");
+        }
+        if w.sheet_wall_secs == 0 {
+            bail!("EPORTAL_WORKER__SHEET_WALL_SECS must be more than 0");
         }
         if self.auth.hash_concurrency == 0 {
             bail!("EPORTAL_AUTH__HASH_CONCURRENCY must be more than 0");
