@@ -12,6 +12,7 @@ mod scores;
 mod table;
 pub mod validate;
 mod xlsx_read;
+mod xml_bytes;
 mod xml_scan;
 mod zip_scan;
 
