@@ -58,6 +58,10 @@ pub enum Command {
     },
     /// Build a demo university, process its score sheets, and serve it.
     Demo(DemoArgs),
+    /// Internal: read one score sheet from stdin under memory and CPU limits, answer on
+    /// stdout (run by the workers, one child process per sheet).
+    #[command(hide = true)]
+    ParseSheet(crate::services::isolate::ParseSheetArgs),
 }
 
 /// How a command failed, which decides the exit code.
@@ -77,6 +81,10 @@ impl From<anyhow::Error> for Failure {
 /// Parses the command line, runs the command on a fresh runtime, and returns the exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::ParseSheet(args) = &cli.command {
+        // No runtime, no configuration, no logging: a small process that limits itself first.
+        return crate::services::isolate::run_child(args);
+    }
     if !matches!(cli.command, Command::Serve { .. }) && std::env::var_os("RUST_LOG").is_none() {
         // One-shot commands and the demo report on stdout; a log line per sheet or per
         // workflow step would bury that. Set before any thread exists, and RUST_LOG wins.
@@ -147,6 +155,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             demo::run(config, cli.data_dir.is_some(), args).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::ParseSheet(args) => Ok(crate::services::isolate::run_child(&args)),
     }
 }
 

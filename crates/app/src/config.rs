@@ -102,6 +102,15 @@ pub struct WorkerConfig {
     /// sheet is marked failed. This is what stops a sheet that crashes the process from
     /// crashing it for ever.
     pub max_deliveries: u32,
+    /// The executable run as `PROGRAM parse-sheet` to read each uploaded sheet in a child
+    /// process of its own; empty means this eportal executable.
+    pub sheet_parser: Option<PathBuf>,
+    /// Address space the sheet-reading child may use, in MB (RLIMIT_AS).
+    pub sheet_memory_mb: u64,
+    /// CPU time the sheet-reading child may use, in seconds (RLIMIT_CPU).
+    pub sheet_cpu_secs: u64,
+    /// Wall time after which the sheet-reading child is killed, in seconds.
+    pub sheet_wall_secs: u64,
 }
 
 impl Default for WorkerConfig {
@@ -112,6 +121,10 @@ impl Default for WorkerConfig {
             poll_ms: 200,
             retry: RetryPolicy::default(),
             max_deliveries: 5,
+            sheet_parser: None,
+            sheet_memory_mb: 512,
+            sheet_cpu_secs: 20,
+            sheet_wall_secs: 30,
         }
     }
 }
@@ -374,6 +387,16 @@ impl Config {
             bail!("EPORTAL_WORKER__RETRY__MAX_ATTEMPTS must be more than 0");
         }
         self.validate_max_deliveries()?;
+        let w = &self.worker;
+        if w.sheet_memory_mb < 64 {
+            bail!("EPORTAL_WORKER__SHEET_MEMORY_MB must be at least 64 (the sheet reader needs room to start)");
+        }
+        if w.sheet_cpu_secs == 0 {
+            bail!("EPORTAL_WORKER__SHEET_CPU_SECS must be more than 0");
+        }
+        if w.sheet_wall_secs == 0 {
+            bail!("EPORTAL_WORKER__SHEET_WALL_SECS must be more than 0");
+        }
         if self.auth.hash_concurrency == 0 {
             bail!("EPORTAL_AUTH__HASH_CONCURRENCY must be more than 0");
         }

@@ -41,6 +41,8 @@ fn a_bad_setting_exits_2_and_names_the_setting() {
         ("EPORTAL_DATABASE_URL", "mysql://x"),
         ("EPORTAL_CACHE_URL", "memcached://x"),
         ("EPORTAL_WORKER__LEASE_MS", "10"),
+        ("EPORTAL_WORKER__SHEET_MEMORY_MB", "16"),
+        ("EPORTAL_WORKER__SHEET_WALL_SECS", "0"),
     ];
     for (setting, value) in cases {
         for command in [

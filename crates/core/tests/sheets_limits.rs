@@ -21,6 +21,7 @@ fn limits(max_bytes: usize, max_rows: usize) -> SheetLimits {
     SheetLimits {
         max_bytes,
         max_rows,
+        ..SheetLimits::default()
     }
 }
 

@@ -273,6 +273,7 @@ fn zip_bomb_is_refused_before_unpacking() {
     let limits = SheetLimits {
         max_bytes: 64 * 1024,
         max_rows: 5000,
+        ..SheetLimits::default()
     };
     assert_eq!(limits.max_unpacked(), 16 * 1024 * 1024);
     let e = parse(&fixture("unpacks_huge.xlsx"), &limits).unwrap_err();

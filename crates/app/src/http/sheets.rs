@@ -2,7 +2,8 @@
 //! file — as the raw body with `course`, `session`, `semester` in the query, or as
 //! multipart/form-data fields `course`, `session`, `semester`, `file` — and answers
 //! `202 Accepted` with a status URL; `GET /api/v1/score-sheets/{id}` reports its progress,
-//! counts and row errors.
+//! counts and row errors, a page at a time (`?errors_offset=&errors_limit=`, at most
+//! `MAX_ERRORS_PAGE`), with their total, so no answer grows with the sheet.
 //!
 //! This module must never parse rows: the request only records the intent (the service keeps
 //! the bytes and queues the job); a worker does the rest.
@@ -23,6 +24,11 @@ use eportal_core::sheet::RowError;
 use eportal_core::Role;
 use eportal_ports::SheetReport;
 use serde::Serialize;
+
+/// Row errors listed in one status answer when the client does not ask for a page size.
+const DEFAULT_ERRORS_PAGE: u32 = 100;
+/// Most row errors listed in one status answer.
+const MAX_ERRORS_PAGE: u32 = 500;
 
 /// Room for multipart boundaries and the text fields around the file.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
@@ -258,14 +264,31 @@ struct SheetView {
     /// Why the whole sheet was rejected or failed.
     message: Option<String>,
     superseded_by: Option<i64>,
+    /// This page of the row errors, in row order.
     row_errors: Vec<RowError>,
+    /// How many row errors the sheet has in all.
+    row_errors_total: usize,
+    /// Where this page starts among them.
+    row_errors_offset: usize,
+    /// The next page, while there is one.
+    row_errors_next: Option<String>,
     status_url: String,
     course_result_url: String,
 }
 
-impl From<SheetReport> for SheetView {
-    fn from(r: SheetReport) -> Self {
+impl SheetView {
+    /// The view of a report, listing `limit` row errors from `offset`.
+    fn page(r: SheetReport, offset: usize, limit: usize) -> Self {
         let s = r.sheet;
+        let total = r.row_errors.len();
+        let row_errors: Vec<RowError> = r.row_errors.into_iter().skip(offset).take(limit).collect();
+        let end = offset.saturating_add(row_errors.len());
+        let row_errors_next = (end < total).then(|| {
+            format!(
+                "{}?errors_offset={end}&errors_limit={limit}",
+                status_url(s.id)
+            )
+        });
         SheetView {
             id: s.id,
             status: s.status.as_str(),
@@ -284,7 +307,10 @@ impl From<SheetReport> for SheetView {
             rows_rejected: s.rows_rejected,
             message: s.message,
             superseded_by: s.superseded_by,
-            row_errors: r.row_errors,
+            row_errors,
+            row_errors_total: total,
+            row_errors_offset: offset,
+            row_errors_next,
             status_url: status_url(s.id),
         }
     }
@@ -293,13 +319,31 @@ impl From<SheetReport> for SheetView {
 async fn status(
     State(s): State<Services>,
     Auth(who): Auth,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(raw): ApiPath<String>,
+    q: QueryParams,
 ) -> ApiResult<Json<SheetView>> {
-    let id: i64 = id.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-        ApiError::invalid_params(vec![FieldError::new(
+    let mut errors = Vec::new();
+    let id: Option<i64> = raw.trim().parse().ok().filter(|n| *n > 0);
+    if id.is_none() {
+        errors.push(FieldError::new(
             "id",
-            format!("'{id}' is not a score-sheet id (a positive whole number)"),
-        )])
-    })?;
-    Ok(Json(s.sheet_report(&who, id).await?.into()))
+            format!("'{raw}' is not a score-sheet id (a positive whole number)"),
+        ));
+    }
+    let offset = q.number("errors_offset", 0, 0..=u32::MAX, &mut errors);
+    let limit = q.number(
+        "errors_limit",
+        DEFAULT_ERRORS_PAGE,
+        1..=MAX_ERRORS_PAGE,
+        &mut errors,
+    );
+    let Some(id) = id.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::invalid_params(errors));
+    };
+    let report = s.sheet_report(&who, id).await?;
+    Ok(Json(SheetView::page(
+        report,
+        offset as usize,
+        limit as usize,
+    )))
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod duties;
 mod faults;
 pub mod import;
+pub mod isolate;
 pub mod people;
 pub mod relay;
 pub mod results;

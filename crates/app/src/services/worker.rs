@@ -170,9 +170,10 @@ impl Services {
         let limits = SheetLimits {
             max_bytes: self.config.limits.max_upload_bytes,
             max_rows: self.config.limits.max_sheet_rows,
+            ..SheetLimits::default()
         };
         let policy = self.policy.clone();
-        let outcome = match sheet::parse(&bytes, &limits) {
+        let outcome = match self.parse_isolated(bytes, &limits).await? {
             Err(e) => SheetOutcome::Rejected {
                 message: e.to_string(),
             },

@@ -183,10 +183,12 @@ impl Drop for Child {
 /// The services of a data directory, opened in the test process (to check what a command
 /// stored). Drop them before starting another process on the same directory.
 pub async fn open(data_dir: &Path) -> Services {
-    let config = Config {
+    let mut config = Config {
         data_dir: data_dir.to_path_buf(),
         ..Config::default()
     };
+    // Opened inside a test binary: sheets are read by the real eportal executable.
+    config.worker.sheet_parser = Some(env!("CARGO_BIN_EXE_eportal").into());
     App::build(config)
         .await
         .expect("the data directory opens")

@@ -56,6 +56,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         ..Config::default()
     };
     config.worker.poll_ms = 50;
+    // The app runs inside this test binary: sheets are read by the real eportal executable.
+    config.worker.sheet_parser = Some(env!("CARGO_BIN_EXE_eportal").into());
     adjust(&mut config);
     let app = App::build(config)
         .await

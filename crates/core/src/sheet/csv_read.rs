@@ -4,15 +4,17 @@
 //! This module must never turn one delimiter's failure into a wrong reading: a delimiter is
 //! used only if the header is found with it.
 
-use super::parse::{RawRow, SheetError};
+use super::parse::{RawRow, SheetError, SheetLimits};
 use super::table::{Collector, Flow, Line, HEADER_SCAN};
 
 const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
 
-pub(super) fn read(text: &str, max_rows: usize) -> Result<(usize, Vec<RawRow>), SheetError> {
+pub(super) fn read(text: &str, limits: &SheetLimits) -> Result<(usize, Vec<RawRow>), SheetError> {
     let mut best: Option<Collector> = None;
     for d in delimiter_order(text) {
-        let collector = read_with(text, d, max_rows);
+        // A limit passed under any delimiter refuses the file: a wrong delimiter only makes
+        // fewer, longer cells, and no honest line is longer than a cell may be.
+        let collector = read_with(text, d, limits)?;
         if collector.header_found() {
             return collector.finish();
         }
@@ -44,9 +46,14 @@ fn delimiter_order(text: &str) -> Vec<u8> {
     ds
 }
 
-fn read_with(text: &str, delimiter: u8, max_rows: usize) -> Collector {
+fn read_with(text: &str, delimiter: u8, limits: &SheetLimits) -> Result<Collector, SheetError> {
     let lines = LineStarts::of(text);
-    let mut collector = Collector::new(max_rows);
+    if lines.starts.len() > limits.max_lines {
+        return Err(SheetError::TooManyLines {
+            max: limits.max_lines,
+        });
+    }
+    let mut collector = Collector::new(limits.max_rows);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -63,6 +70,7 @@ fn read_with(text: &str, delimiter: u8, max_rows: usize) -> Collector {
             .map_or(0, |p| lines.line_at(p.byte() as usize))
             .saturating_sub(spanned);
         spanned += record.iter().map(line_breaks).sum::<usize>();
+        check_record(&record, row, limits)?;
         let cells = record
             .iter()
             .enumerate()
@@ -73,7 +81,37 @@ fn read_with(text: &str, delimiter: u8, max_rows: usize) -> Collector {
             break;
         }
     }
-    collector
+    Ok(collector)
+}
+
+/// Columns and cell length of one CSV line against the limits.
+fn check_record(
+    record: &csv::StringRecord,
+    row: usize,
+    limits: &SheetLimits,
+) -> Result<(), SheetError> {
+    if record.len() > limits.max_columns {
+        return Err(SheetError::TooManyColumns {
+            row,
+            column: record.len(),
+            max: limits.max_columns,
+        });
+    }
+    for cell in record.iter() {
+        // Bytes bound characters from above: count characters only for a long cell.
+        if cell.len() > limits.max_cell_chars {
+            let chars = cell.chars().count();
+            if chars > limits.max_cell_chars {
+                return Err(SheetError::CellTooLong {
+                    row: Some(row),
+                    chars: chars as u64,
+                    at_least: false,
+                    max: limits.max_cell_chars,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn line_breaks(cell: &str) -> usize {

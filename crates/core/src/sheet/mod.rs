@@ -5,12 +5,16 @@
 
 mod csv_read;
 mod detect;
+pub mod excerpt;
 mod header;
 pub mod parse;
 mod scores;
 mod table;
 pub mod validate;
 mod xlsx_read;
+mod xml_bytes;
+mod xml_scan;
+mod zip_scan;
 
 pub use header::Column;
 pub use parse::{parse, ParsedSheet, RawRow, SheetError, SheetFormat, SheetLimits};

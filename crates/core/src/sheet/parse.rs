@@ -18,11 +18,34 @@ pub enum SheetFormat {
     Xlsx,
 }
 
-/// Size and row limits of one sheet.
+/// Hard limits of one sheet, checked while reading and before the spreadsheet library
+/// allocates anything for what a file declares. The defaults fit a 5000-row score sheet with
+/// room to spare; exceeding any of them refuses the file as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SheetLimits {
+    /// Size of the uploaded file.
     pub max_bytes: usize,
+    /// Data rows (students) in one sheet.
     pub max_rows: usize,
+    /// Unpacked size of any one part of a workbook (the total is `max_unpacked()`).
+    pub max_part_bytes: u64,
+    /// Rows of any kind in one worksheet or CSV file: titles, blank and template rows too.
+    pub max_lines: usize,
+    /// Columns: the rightmost cell of a workbook, or the cells of one CSV line.
+    pub max_columns: usize,
+    /// Cells written in one workbook, empty ones included.
+    pub max_cells: usize,
+    /// Characters in one cell (Excel's own limit is 32,767).
+    pub max_cell_chars: usize,
+    /// Distinct texts in a workbook's shared-strings table, counted and as declared.
+    pub max_shared_strings: usize,
+    /// Characters in all shared strings together.
+    pub max_shared_string_chars: usize,
+    /// Worksheets in one workbook.
+    pub max_worksheets: usize,
+    /// How deeply the XML of any part may nest (Excel writes fewer than 10 levels).
+    pub max_xml_depth: usize,
 }
 
 impl Default for SheetLimits {
@@ -30,6 +53,15 @@ impl Default for SheetLimits {
         SheetLimits {
             max_bytes: 5 * 1024 * 1024,
             max_rows: 5000,
+            max_part_bytes: 32 * 1024 * 1024,
+            max_lines: 20_000,
+            max_columns: 1024,
+            max_cells: 1_000_000,
+            max_cell_chars: 32_767,
+            max_shared_strings: 200_000,
+            max_shared_string_chars: 16 * 1024 * 1024,
+            max_worksheets: 100,
+            max_xml_depth: 64,
         }
     }
 }
@@ -109,6 +141,39 @@ pub enum SheetError {
         column: Column,
         headers: Vec<String>,
     },
+    #[error("the workbook unpacks to more than the {} allowed; save only the score sheet (without pictures) as .xlsx or .csv", Size(*max))]
+    UnpacksBeyond { max: u64 },
+    #[error("one part of the workbook ({part}) unpacks to more than the {} allowed; no score sheet is that large: save only the score sheet as .xlsx or .csv", Size(*max))]
+    PartTooLarge { part: String, max: u64 },
+    #[error("{} holds {}{} characters; no score sheet has that (a cell may hold at most {}): check the cell, or save only the scores as .csv", Where(*row), if *at_least { "more than " } else { "" }, Count(*chars), Count(*max as u64))]
+    CellTooLong {
+        row: Option<usize>,
+        chars: u64,
+        at_least: bool,
+        max: usize,
+    },
+    #[error("the sheet has more than {} rows (blank and title rows included); no score sheet has that many: delete the empty rows below the scores, or split the sheet", Count(*max as u64))]
+    TooManyLines { max: usize },
+    #[error("row {row} has a cell in column {}, beyond the {} columns allowed; a score sheet needs only a few columns: delete the columns on the right", Letters(*column), Count(*max as u64))]
+    TooManyColumns {
+        row: usize,
+        column: usize,
+        max: usize,
+    },
+    #[error("the workbook holds more than {} cells (empty ones included); a score sheet has far fewer: delete the unused rows and columns, or save only the scores as .csv", Count(*max as u64))]
+    TooManyCells { max: usize },
+    #[error("the workbook says it holds {} different texts, more than the {} allowed; it was not written by a spreadsheet program: open it in Excel or LibreOffice and save it again as .xlsx", Count(*declared), Count(*max as u64))]
+    DeclaresTooManyStrings { declared: u64, max: usize },
+    #[error("the workbook holds more than {} different texts; no score sheet has that many: save only the score sheet as .xlsx or .csv", Count(*max as u64))]
+    TooManyStrings { max: usize },
+    #[error("the texts of the workbook hold more than {} characters together; no score sheet has that many: save only the score sheet as .xlsx or .csv", Count(*max as u64))]
+    StringsTooLong { max: usize },
+    #[error("the workbook has more than {max} worksheets; save the score sheet on its own as .xlsx or .csv")]
+    TooManyWorksheets { max: usize },
+    #[error("the workbook's XML is nested more than {max} levels deep, which no spreadsheet program writes; open it in Excel or LibreOffice and save it again as .xlsx")]
+    TooDeep { max: usize },
+    #[error("{} holds a formula whose result was never saved (the file was written by a program that does not calculate); open it in Excel or LibreOffice, save it again as .xlsx, and upload that file", Where(Some(*row)))]
+    FormulaWithoutValue { row: usize },
     #[error("the workbook could not be read ({detail}); it may be damaged: open it in Excel or LibreOffice, save it again as .xlsx and upload it again")]
     Unreadable { detail: String },
 }
@@ -124,7 +189,7 @@ pub fn parse(bytes: &[u8], limits: &SheetLimits) -> Result<ParsedSheet, SheetErr
     match detect::detect(bytes) {
         detect::Detected::Other(what) => Err(SheetError::NotASpreadsheet { found: what.into() }),
         detect::Detected::Text(text) => {
-            let (header_row, rows) = csv_read::read(&text, limits.max_rows)?;
+            let (header_row, rows) = csv_read::read(&text, limits)?;
             Ok(ParsedSheet {
                 format: SheetFormat::Csv,
                 header_row,
@@ -133,7 +198,7 @@ pub fn parse(bytes: &[u8], limits: &SheetLimits) -> Result<ParsedSheet, SheetErr
             })
         }
         detect::Detected::Zip => {
-            let found = xlsx_read::read(bytes, limits.max_rows, limits.max_unpacked())?;
+            let found = xlsx_read::read(bytes, limits)?;
             Ok(ParsedSheet {
                 format: SheetFormat::Xlsx,
                 header_row: found.header_row,
@@ -163,6 +228,56 @@ impl fmt::Display for Size {
                     write!(f, "{}.{} MB", tenths / 10, tenths % 10)
                 }
             }
+        }
+    }
+}
+
+/// A count for people: "32,767", "41 million", "1.5 million".
+struct Count(u64);
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        if n >= 1_000_000 {
+            let tenths = n / 100_000;
+            if tenths.is_multiple_of(10) || n >= 100_000_000 {
+                write!(f, "{} million", n / 1_000_000)
+            } else {
+                write!(f, "{}.{} million", tenths / 10, tenths % 10)
+            }
+        } else if n >= 1000 {
+            write!(f, "{},{:03}", n / 1000, n % 1000)
+        } else {
+            write!(f, "{n}")
+        }
+    }
+}
+
+/// A 1-based column number as a spreadsheet shows it: 1 is "A", 27 is "AA".
+struct Letters(usize);
+
+impl fmt::Display for Letters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut n = self.0;
+        let mut out = Vec::new();
+        while n > 0 {
+            let r = (n - 1) % 26;
+            out.push(b'A' + r as u8);
+            n = (n - 1) / 26;
+        }
+        out.reverse();
+        f.write_str(&String::from_utf8_lossy(&out))
+    }
+}
+
+/// Where a cell is: "a cell in row 5", or "a cell of the workbook" when its row is unknown.
+struct Where(Option<usize>);
+
+impl fmt::Display for Where {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(row) => write!(f, "a cell in row {row}"),
+            None => f.write_str("a cell of the workbook"),
         }
     }
 }

@@ -5,7 +5,13 @@
 //! memory a sheet takes is bounded by the row limit however large the file unpacks to.
 //! It must never keep a row beyond the limit, nor invent a row the lecturer did not write.
 
+use super::excerpt::excerpt;
 use super::header::{classify, Column};
+
+/// Longest text kept of the matric, CA or exam cell of a row. No matric number (32
+/// characters at most) or score is longer, so a longer cell is refused whatever it holds, and
+/// its excerpt ends in "…", which no matric number or score contains.
+pub const FIELD_CHARS: usize = 40;
 use super::parse::{RawRow, SheetError};
 
 /// How many non-blank lines may sit above the header (title, course, lecturer's name...).
@@ -160,9 +166,9 @@ impl Collector {
         if self.count <= self.max_rows {
             self.rows.push(RawRow {
                 row: line.row,
-                matric: matric.to_string(),
-                ca: ca.to_string(),
-                exam: exam.to_string(),
+                matric: excerpt(matric, FIELD_CHARS),
+                ca: excerpt(ca, FIELD_CHARS),
+                exam: excerpt(exam, FIELD_CHARS),
             });
         }
     }

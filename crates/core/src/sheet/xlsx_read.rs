@@ -1,11 +1,13 @@
 //! Reading an XLSX workbook (Excel, LibreOffice): the first worksheet with a recognisable
 //! header, streamed cell by cell, numbers turned into the text a lecturer typed.
 //!
-//! This module must never let a small upload unpack into unbounded memory (declared sizes
-//! are checked before anything is decompressed, and the ZIP reader enforces them), and must
-//! never keep a float: a numeric cell becomes text once, here, with at most one decimal.
+//! This module must never let a small upload unpack into unbounded memory: declared sizes
+//! are checked before anything is decompressed, then `zip_scan` unpacks every part through a
+//! fixed buffer and measures it against the hard limits, all before the spreadsheet library
+//! (which trusts counts it reads, such as a shared-strings `uniqueCount`) opens the file.
+//! It must never keep a float: a numeric cell becomes text once, here, with at most one decimal.
 
-use super::parse::{RawRow, SheetError};
+use super::parse::{RawRow, SheetError, SheetLimits};
 use super::table::{Collector, Flow, Line};
 use calamine::{DataRef, Reader, SheetType, Xlsx};
 use std::io::Cursor;
@@ -19,8 +21,10 @@ pub(super) struct Found {
     pub rows: Vec<RawRow>,
 }
 
-pub(super) fn read(bytes: &[u8], max_rows: usize, max_unpacked: u64) -> Result<Found, SheetError> {
-    check_container(bytes, max_unpacked)?;
+pub(super) fn read(bytes: &[u8], limits: &SheetLimits) -> Result<Found, SheetError> {
+    let max_rows = limits.max_rows;
+    check_container(bytes, limits.max_unpacked())?;
+    super::zip_scan::scan(bytes, limits)?;
     let mut book = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
     let sheets: Vec<String> = book
         .sheets_metadata()
