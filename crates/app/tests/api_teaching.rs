@@ -419,3 +419,76 @@ async fn the_sheet_history_lists_every_upload_newest_first() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn my_courses_come_newest_term_first_and_each_term_has_its_own_class() {
+    use eportal_core::model::{Allocation, Registration};
+    use eportal_core::{AcademicSession, CourseCode, MatricNo, Semester};
+
+    let app = spawn_app().await;
+    // The lecturer also teaches CSC 201 in 2025/2026 (one student registered so far) and
+    // MTH 201 in the second semester of 2024/2025.
+    let store = &app.running.services.ports.store;
+    let csc = CourseCode::parse(CSC201.0).unwrap();
+    let mth = CourseCode::parse(MTH201.0).unwrap();
+    let next = AcademicSession::new(2025).unwrap();
+    let this = AcademicSession::new(2024).unwrap();
+    let allocation = |code: &CourseCode, session, semester| Allocation {
+        course_code: code.clone(),
+        session,
+        semester,
+        staff_id: LECTURER.into(),
+    };
+    store
+        .upsert_allocations(&[
+            allocation(&csc, next, Semester::First),
+            allocation(&mth, this, Semester::Second),
+        ])
+        .await
+        .unwrap();
+    store
+        .upsert_registrations(&[Registration {
+            matric_no: MatricNo::parse(STUDENTS[2]).unwrap(),
+            course_code: csc.clone(),
+            session: next,
+            semester: Semester::First,
+        }])
+        .await
+        .unwrap();
+
+    let lecturer = app.login(LECTURER).await;
+    let body = get_ok(&app, &lecturer, "/api/v1/me/courses").await;
+    let terms: Vec<String> = body["courses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {} {}", c["session"], c["semester"], c["course"]).replace('"', ""))
+        .collect();
+    assert_eq!(
+        terms,
+        [
+            "2025/2026 first CSC 201",
+            "2024/2025 second MTH 201",
+            "2024/2025 first CSC 201",
+            "2024/2025 first MTH 201",
+        ]
+    );
+    let body = get_ok(&app, &lecturer, "/api/v1/me/courses?session=2025-2026").await;
+    assert_eq!(body["courses"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(
+        body["courses"][0]["class_list_url"],
+        "/api/v1/course-results/CSC201/2025-2026/first/class-list"
+    );
+    let body = get_ok(&app, &lecturer, "/api/v1/me/courses?semester=second").await;
+    assert_eq!(body["courses"][0]["course"], "MTH 201", "{body}");
+
+    let class = get_ok(
+        &app,
+        &lecturer,
+        "/api/v1/course-results/CSC201/2025-2026/first/class-list",
+    )
+    .await;
+    assert_eq!(class["count"], 1, "{class}");
+    assert_eq!(class["students"][0]["matric_no"], STUDENTS[2]);
+    assert_eq!(class["students"][0]["name"], NAMES[2]);
+}
