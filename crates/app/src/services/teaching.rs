@@ -158,22 +158,20 @@ impl Services {
     /// The students registered for the course in that term, by matric number.
     pub async fn class_list(&self, who: &Principal, term: &CourseTerm) -> ServiceResult<ClassList> {
         let course = self.course_in_scope(who, term, "class list").await?;
-        let store = &self.ports.store;
-        let mut matrics = store.registered(term).await?;
-        matrics.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        let mut students = Vec::with_capacity(matrics.len());
-        for m in &matrics {
-            // A registration always names a known student (the store checks it).
-            if let Some(s) = store.student(m).await? {
-                students.push(ClassMember {
-                    matric_no: s.matric_no.to_string(),
-                    surname: s.surname,
-                    first_name: s.first_name,
-                    level: s.level,
-                    programme_code: s.programme_code,
-                });
-            }
-        }
+        let students = self
+            .ports
+            .store
+            .registered_students(term)
+            .await?
+            .into_iter()
+            .map(|s| ClassMember {
+                matric_no: s.matric_no.to_string(),
+                surname: s.surname,
+                first_name: s.first_name,
+                level: s.level,
+                programme_code: s.programme_code,
+            })
+            .collect();
         Ok(ClassList {
             course,
             term: term.clone(),
