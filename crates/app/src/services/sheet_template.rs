@@ -261,4 +261,45 @@ mod tests {
         assert_eq!(file_stem(&term), "CSC201_2024-2025_first_scores");
         assert_eq!(sheet_name(&term), "CSC201 2024-2025 first");
     }
+
+    /// The templates go through eportal's own sheet reader: the header is found and every
+    /// student is a row, with the scores still blank.
+    #[test]
+    fn both_formats_read_back_as_the_class_with_blank_scores() {
+        use eportal_core::sheet::{parse, SheetFormat, SheetLimits};
+        let t = data();
+        let limits = SheetLimits::default();
+        for (bytes, format) in [
+            (csv(&t), SheetFormat::Csv),
+            (xlsx(&t).unwrap(), SheetFormat::Xlsx),
+        ] {
+            let sheet = parse(&bytes, &limits).unwrap();
+            assert_eq!(sheet.format, format);
+            assert_eq!(sheet.header_row, 1);
+            let rows: Vec<(usize, &str, &str, &str)> = sheet
+                .rows
+                .iter()
+                .map(|r| (r.row, r.matric.as_str(), r.ca.as_str(), r.exam.as_str()))
+                .collect();
+            assert_eq!(
+                rows,
+                [(2, "SCI/2021/0001", "", ""), (3, "SCI/2021/0002", "", "")],
+                "{format:?}"
+            );
+        }
+    }
+
+    /// A course nobody has registered for yet still gets a workbook with its header.
+    #[test]
+    fn an_empty_class_is_a_header_alone() {
+        use eportal_core::sheet::{parse, SheetError, SheetLimits};
+        let mut t = data();
+        t.class.students.clear();
+        let bytes = xlsx(&t).unwrap();
+        assert_eq!(
+            parse(&bytes, &SheetLimits::default()),
+            Err(SheetError::Empty)
+        );
+        assert_eq!(csv(&t), b"S/N,Matric No,Name,CA (40),Exam (60)\r\n");
+    }
 }
