@@ -45,6 +45,18 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// A name as a CSV cell a spreadsheet will not run: text starting with `=`, `+`, `-` or `@`
+/// is a formula to Excel and LibreOffice when they open a CSV file, so it is kept as text
+/// with a leading apostrophe. (The reader ignores the name column; XLSX cells are typed
+/// text and need no such care.)
+fn inert(s: String) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    }
+}
+
 /// The template as CSV (UTF-8, CRLF line ends as spreadsheets write them).
 pub fn csv(t: &TemplateData) -> Vec<u8> {
     let mut out = headers(t).join(",");
@@ -53,7 +65,7 @@ pub fn csv(t: &TemplateData) -> Vec<u8> {
         let line = [
             (i + 1).to_string(),
             s.matric_no.clone(),
-            full_name(&s.surname, &s.first_name),
+            inert(full_name(&s.surname, &s.first_name)),
             String::new(),
             String::new(),
         ]
@@ -287,6 +299,18 @@ mod tests {
                 "{format:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_name_that_looks_like_a_formula_stays_text_in_csv() {
+        let mut t = data();
+        t.class.students[0].surname = "=HYPERLINK(\"http://x\")".into();
+        let text = String::from_utf8(csv(&t)).unwrap();
+        let line = text.split("\r\n").nth(1).unwrap();
+        assert_eq!(
+            line,
+            "1,SCI/2021/0001,\"'=HYPERLINK(\"\"http://x\"\"), Ada\",,"
+        );
     }
 
     /// A course nobody has registered for yet still gets a workbook with its header.
