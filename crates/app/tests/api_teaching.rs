@@ -349,6 +349,14 @@ async fn templates_are_refused_outside_scope_and_in_unknown_formats() {
             .await;
         }
     }
+    // Without a token, nothing of a course is shown.
+    for what in ["class-list", "template?format=xlsx", "sheets"] {
+        problem(
+            app.get(&url(CSC201.0, what), None).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    }
     let lecturer = app.login(LECTURER).await;
     let p = problem(
         app.get(
