@@ -406,6 +406,8 @@ async fn the_sheet_history_lists_every_upload_newest_first() {
             "{newest}"
         );
         assert_eq!(sheets[1]["status"], "superseded", "{body}");
+        assert_eq!(sheets[1]["superseded_by"], second, "{body}");
+        assert!(newest["superseded_by"].is_null(), "{newest}");
         assert_eq!(sheets[1]["rows_accepted"], 3);
         for s in sheets {
             assert_eq!(s["uploaded_by"], LECTURER);

@@ -265,6 +265,9 @@ mod tests {
         );
         assert!(xml.contains(r#"<dimension ref="A1:E3"/>"#));
         assert!(xml.contains(r#"<c r="D3"/><c r="E3"/>"#));
+        // Scores outside 0…max are refused as they are typed, over every student's row.
+        assert!(xml.contains(r#"sqref="D2:D3"><formula1>0</formula1><formula2>40</formula2>"#));
+        assert!(xml.contains(r#"sqref="E2:E3"><formula1>0</formula1><formula2>60</formula2>"#));
     }
 
     #[test]
