@@ -54,6 +54,8 @@ pub trait Directory: Send + Sync {
     async fn roster(&self, term: &CourseTerm, matrics: &[MatricNo]) -> PortResult<Roster>;
     /// Every student registered for the course in that term.
     async fn registered(&self, term: &CourseTerm) -> PortResult<Vec<MatricNo>>;
+    /// The same students with their details (a class list), by matric number, in one query.
+    async fn registered_students(&self, term: &CourseTerm) -> PortResult<Vec<Student>>;
 }
 
 /// Sign-in accounts. Each account has a session version, carried in every token signed for

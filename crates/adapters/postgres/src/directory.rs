@@ -313,4 +313,22 @@ impl Directory for PgStore {
         .map_err(db)?;
         rows.iter().map(|m| convert::matric(m)).collect()
     }
+
+    async fn registered_students(&self, term: &CourseTerm) -> PortResult<Vec<Student>> {
+        let (code, session, semester) = term_key(term);
+        let sql = format!(
+            "SELECT {STUDENT_COLUMNS} FROM students WHERE matric_no IN \
+             (SELECT matric_no FROM registrations \
+              WHERE course_code = $1 AND session = $2 AND semester = $3) \
+             ORDER BY matric_no"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(code)
+            .bind(session)
+            .bind(semester)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(student).collect()
+    }
 }

@@ -294,4 +294,21 @@ impl Directory for SqliteStore {
         .map_err(db)?;
         found.iter().map(|m| matric(m)).collect()
     }
+
+    async fn registered_students(&self, term: &CourseTerm) -> PortResult<Vec<Student>> {
+        let sql = format!(
+            "SELECT {STUDENT_COLUMNS} FROM students WHERE matric_no IN \
+             (SELECT matric_no FROM registrations \
+              WHERE course_code = ?1 AND session = ?2 AND semester = ?3) \
+             ORDER BY matric_no"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(term.course_code.as_str())
+            .bind(term.session.start_year() as i64)
+            .bind(term.semester.number() as i64)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?;
+        rows.iter().map(student_of).collect()
+    }
 }

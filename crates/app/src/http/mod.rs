@@ -20,6 +20,7 @@ mod ops;
 pub mod serve;
 mod sheets;
 mod students;
+mod teaching;
 
 use crate::config::Limits;
 use crate::services::Services;
@@ -99,7 +100,8 @@ fn api_v1(limits: &Limits) -> RouteTable {
     let t = auth::routes(t);
     let t = students::routes(t);
     let t = sheets::routes(t, limits);
-    courses::routes(t)
+    let t = courses::routes(t);
+    teaching::routes(t)
 }
 
 /// The operator's endpoints and the API description (outside admission control); `/metrics`

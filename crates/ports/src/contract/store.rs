@@ -30,6 +30,7 @@ macro_rules! store_contract {
             directory::students_are_paged_in_matric_order,
             directory::lookups_return_what_was_stored,
             directory::roster_tells_known_from_registered,
+            directory::registered_students_are_the_class_in_matric_order,
             directory::users_upsert_and_lookup,
             directory::setting_or_init_keeps_the_first_value,
             sessions::session_version_moves_on_every_change_and_only_then,

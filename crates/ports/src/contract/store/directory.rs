@@ -4,7 +4,7 @@
 use super::fixture::*;
 use crate::RecordStore;
 use eportal_core::model::{Allocation, Institution, Programme, UserAccount};
-use eportal_core::{GradingPolicy, Role, Semester};
+use eportal_core::{GradingPolicy, MatricNo, Role, Semester};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -313,6 +313,26 @@ pub async fn roster_tells_known_from_registered(store: Arc<dyn RecordStore>) {
     assert_eq!(r.registered, HashSet::from([uni.students[0].clone()]));
     let empty = store.roster(&uni.mth102, &[]).await.unwrap();
     assert!(empty.known.is_empty() && empty.registered.is_empty());
+}
+
+pub async fn registered_students_are_the_class_in_matric_order(store: Arc<dyn RecordStore>) {
+    let uni = seed(store.as_ref()).await;
+    let class = store.registered_students(&uni.mth102).await.unwrap();
+    let matrics: Vec<MatricNo> = class.iter().map(|s| s.matric_no.clone()).collect();
+    assert_eq!(matrics, uni.students[..4].to_vec());
+    for s in &class {
+        let stored = store.student(&s.matric_no).await.unwrap();
+        assert_eq!(stored.as_ref(), Some(s), "the details as stored");
+    }
+    assert_eq!(
+        store.registered_students(&uni.csc101).await.unwrap().len(),
+        5
+    );
+    assert!(store
+        .registered_students(&term("CSC 101", 2025, Semester::First))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 fn user(name: &str, hash: &str, roles: &[Role]) -> UserAccount {
