@@ -220,6 +220,8 @@ pub struct Config {
     pub workflow: WorkflowConfig,
     /// Seconds a student's results stay cached (they are also invalidated on change).
     pub results_cache_ttl_secs: u64,
+    /// The browser pages' cookie sessions.
+    pub pages: crate::pages::PagesConfig,
 }
 
 impl Default for Config {
@@ -240,6 +242,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             workflow: WorkflowConfig::default(),
             results_cache_ttl_secs: 300,
+            pages: crate::pages::PagesConfig::default(),
         }
     }
 }

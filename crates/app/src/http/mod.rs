@@ -124,12 +124,19 @@ pub fn routes() -> Vec<(Method, String)> {
         .collect()
 }
 
-async fn no_route() -> ApiError {
+async fn no_route(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // Browsers get a page; the API (and the operator's endpoints) keep problem bodies.
+    let p = uri.path();
+    if !(p == "/api" || p.starts_with("/api/")) {
+        return crate::pages::browser_not_found();
+    }
     ApiError::new(
         StatusCode::NOT_FOUND,
         "no-route",
         "there is nothing at this address; the API is described at /api/openapi.json",
     )
+    .into_response()
 }
 
 async fn wrong_method() -> ApiError {
@@ -158,6 +165,7 @@ pub fn router(services: Services) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_json_bytes));
     let with_metrics = services.config.metrics_listen.is_none();
     api.merge(public(with_metrics).router)
+        .merge(crate::pages::routes(services.clone()))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn_with_state(services.clone(), middleware::metrics))
