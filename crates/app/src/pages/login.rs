@@ -40,6 +40,7 @@ struct LoginPage {
 struct LoginQuery {
     next: Option<String>,
     bye: Option<String>,
+    ended: Option<String>,
 }
 
 /// Renders the form with a fresh nonce cookie binding it to this browser.
@@ -78,7 +79,7 @@ async fn form(
     }
     let notice = if q.bye.is_some() {
         Some("You have signed out.".to_string())
-    } else if ended.is_some() {
+    } else if ended.is_some() || q.ended.is_some() {
         Some("Your session has ended; please sign in again.".to_string())
     } else {
         None

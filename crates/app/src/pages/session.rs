@@ -214,7 +214,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Signed {
                     .path_and_query()
                     .map(|p| p.as_str())
                     .unwrap_or("/");
-                Err(Redirect::to(&format!("/login?next={}", encode(here))).into_response())
+                // Say why, when a session was there and has ended (the cookie is cleared).
+                let ended = if parts.extensions.get::<Ended>().is_some() {
+                    "&ended=1"
+                } else {
+                    ""
+                };
+                Err(Redirect::to(&format!("/login?next={}{ended}", encode(here))).into_response())
             }
         }
     }
