@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use eportal_core::{MatricNo, Semester};
+use eportal_core::{MatricNo, Role, Semester};
 
 pub(super) fn routes(t: Router<Services>) -> Router<Services> {
     t.route("/results", get(results))
@@ -104,8 +104,13 @@ fn page(layout: Layout, r: StudentResults) -> ResultsPage {
 }
 
 async fn results(State(services): State<Services>, Signed(s): Signed) -> Response {
-    // A student's username is their matric number; other accounts have no results of their own.
-    let Ok(matric) = MatricNo::parse(&s.who.username) else {
+    // A student's username is their matric number; other accounts have no results of their
+    // own (whose results anyone may read is still the service's to decide, below).
+    let own = s
+        .who
+        .has(Role::Student)
+        .then(|| MatricNo::parse(&s.who.username));
+    let Some(Ok(matric)) = own else {
         return PageError::new(
             StatusCode::FORBIDDEN,
             "No results for this account",
