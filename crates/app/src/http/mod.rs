@@ -139,12 +139,18 @@ async fn no_route(uri: axum::http::Uri) -> axum::response::Response {
     .into_response()
 }
 
-async fn wrong_method() -> ApiError {
+async fn wrong_method(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let p = uri.path();
+    if !(p == "/api" || p.starts_with("/api/")) {
+        return crate::pages::browser_wrong_method();
+    }
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         "this address does not answer that method; see /api/openapi.json",
     )
+    .into_response()
 }
 
 /// The whole HTTP application over `services`.

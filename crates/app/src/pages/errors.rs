@@ -140,3 +140,74 @@ pub fn browser_not_found() -> Response {
     super::headers::add(res.headers_mut());
     res
 }
+
+/// The 405 page of a page address asked with a method it does not answer.
+pub fn browser_wrong_method() -> Response {
+    let mut res = PageError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Not available this way",
+        "This page cannot be used like that. Open it from a link or a form of the portal.",
+    )
+    .into_response();
+    super::headers::add(res.headers_mut());
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn page(e: ServiceError) -> (StatusCode, Option<String>, String) {
+        let res = PageError::from(e).into_response();
+        let status = res.status();
+        let retry = res
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, retry, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn outages_and_failures_get_pages_that_say_when_to_retry_and_hide_the_cause() {
+        let cause = "connection refused: postgres://db.internal:5432";
+        let (status, retry, body) = page(ServiceError::Unavailable(cause.into())).await;
+        assert_eq!(
+            (status, retry.as_deref()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("5"))
+        );
+        assert!(
+            body.contains("<h1>The portal is unavailable</h1>"),
+            "{body}"
+        );
+        assert!(body.contains("Please try again in 5 seconds."), "{body}");
+        assert!(!body.contains("db.internal"), "{body}");
+
+        let (status, retry, body) = page(ServiceError::Internal(anyhow::anyhow!(
+            "SELECT failed: {cause}"
+        )))
+        .await;
+        assert_eq!((status, retry), (StatusCode::INTERNAL_SERVER_ERROR, None));
+        assert!(body.contains("Something went wrong on our side"), "{body}");
+        assert!(
+            !body.contains("SELECT") && !body.contains("db.internal"),
+            "{body}"
+        );
+
+        let busy = ServiceError::Overloaded {
+            message: "too many people are signing in right now".into(),
+            retry_after_secs: 2,
+        };
+        let (status, retry, body) = page(busy).await;
+        assert_eq!(
+            (status, retry.as_deref()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("2"))
+        );
+        assert!(
+            body.contains("too many people are signing in right now"),
+            "{body}"
+        );
+    }
+}

@@ -27,7 +27,7 @@ use axum::Router;
 use eportal_core::Role;
 use serde::{Deserialize, Serialize};
 
-pub use errors::browser_not_found;
+pub use errors::{browser_not_found, browser_wrong_method};
 
 /// Forms are a few short fields; anything larger is refused before it is read.
 const MAX_FORM_BYTES: usize = 16 * 1024;
