@@ -184,3 +184,56 @@ async fn browsers_get_error_pages_and_the_api_keeps_problem_bodies() {
     );
     assert!(refused.header("content-type").starts_with("text/html"));
 }
+
+#[tokio::test]
+async fn a_page_past_its_deadline_gets_a_busy_page_with_when_to_retry() {
+    // One password hash at a time and a 100 ms deadline: of twenty sign-ins sent at once,
+    // the later ones wait behind the others' hashes past the deadline.
+    let app = common::spawn_app_with(|c| {
+        c.auth.hash_concurrency = 1;
+        c.limits.request_timeout_ms = 100;
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let mut b = Browser::new(&app.base);
+        let csrf = b.get("/login").await.csrf();
+        tasks.push(tokio::spawn(async move {
+            b.post(
+                "/login",
+                &[
+                    ("username", STUDENTS[0]),
+                    ("password", PASSWORD),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await
+        }));
+    }
+    let mut busy = None;
+    for t in tasks {
+        let page = t.await.unwrap();
+        if page.status == StatusCode::SERVICE_UNAVAILABLE {
+            busy = Some(page);
+        }
+    }
+    let page = busy.expect("some sign-ins passed the deadline");
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert_secured(&page, "the busy page");
+    assert_eq!(page.header("retry-after"), "2");
+    assert!(
+        page.body.contains("<h1>The portal is busy</h1>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("took longer than 100 ms"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Please try again in 2 seconds."),
+        "{}",
+        page.body
+    );
+}

@@ -162,6 +162,12 @@ pub fn router(services: Services) -> Router {
     // Outermost first: the client's own rate limit (so a flooding client is refused by its
     // own limit and cannot take the slots others need), then its body is read under a
     // deadline, and only then does the request take an in-flight slot and its deadline.
+    // Pages share the in-flight slots and the deadline with the API (not its per-client rate
+    // limit: a page carries no bearer token, and by address a campus behind NAT is one client).
+    let pages = crate::pages::routes(services.clone())
+        .layer(from_fn_with_state(gate.clone(), admission::deadline))
+        .layer(from_fn_with_state(gate.clone(), admission::in_flight))
+        .layer(from_fn(crate::pages::problems::layer));
     let api = api
         .router
         .layer(from_fn_with_state(gate.clone(), admission::deadline))
@@ -171,7 +177,7 @@ pub fn router(services: Services) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_json_bytes));
     let with_metrics = services.config.metrics_listen.is_none();
     api.merge(public(with_metrics).router)
-        .merge(crate::pages::routes(services.clone()))
+        .merge(pages)
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn_with_state(services.clone(), middleware::metrics))

@@ -14,6 +14,7 @@ pub mod csrf;
 pub mod errors;
 mod headers;
 mod login;
+pub mod problems;
 mod results;
 pub mod session;
 mod view;
