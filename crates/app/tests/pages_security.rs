@@ -237,3 +237,28 @@ async fn a_page_past_its_deadline_gets_a_busy_page_with_when_to_retry() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn two_sign_in_forms_open_in_one_browser_both_work() {
+    let app = spawn_app().await;
+    let mut b = Browser::new(&app.base);
+    let first_tab = b.get("/login").await.csrf();
+    let second_tab = b.get("/login").await.csrf();
+    assert_eq!(first_tab, second_tab, "one browser, one sign-in binding");
+    let res = b
+        .post(
+            "/login",
+            &[
+                ("username", STUDENTS[0]),
+                ("password", PASSWORD),
+                ("csrf", &first_tab),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    // A planted nonce of the wrong shape is replaced, not adopted.
+    let mut planted = Browser::new(&app.base);
+    planted.cookies.insert("eportal_login".into(), "x".into());
+    planted.get("/login").await;
+    assert_ne!(planted.cookies["eportal_login"], "x");
+}

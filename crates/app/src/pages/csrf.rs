@@ -49,6 +49,12 @@ pub fn new_nonce() -> String {
     B64.encode(b)
 }
 
+/// Whether `n` looks like a value [`new_nonce`] made (so a planted cookie of another shape
+/// is replaced, not echoed).
+pub fn well_formed_nonce(n: &str) -> bool {
+    n.len() == 24 && B64.decode(n).is_ok_and(|b| b.len() == 18)
+}
+
 fn verify(m: Hmac<Sha256>, sent: &str) -> bool {
     match B64.decode(sent.trim()) {
         Ok(bytes) if !bytes.is_empty() => m.verify_slice(&bytes).is_ok(),

@@ -50,7 +50,11 @@ fn page(
     services: &Services,
     mut page: LoginPage,
 ) -> Response {
-    let nonce = csrf::new_nonce();
+    // Another tab's sign-in form stays usable: the browser's nonce is kept if it has one.
+    let nonce = session::cookie(headers, LOGIN_COOKIE)
+        .filter(|n| csrf::well_formed_nonce(n))
+        .map(str::to_string)
+        .unwrap_or_else(csrf::new_nonce);
     page.layout.csrf = csrf::login_token(services, &nonce);
     let mut res = render(status, &page);
     let secure = session::secure(&services.config.pages, headers);

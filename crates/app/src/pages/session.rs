@@ -252,7 +252,8 @@ pub fn local_path(next: &str) -> Option<&str> {
     let ok = next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
-        && !next.bytes().any(|b| b.is_ascii_control() || b == b'\\');
+        // Visible ASCII only: it goes into a `Location` header as it is.
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
     ok.then_some(next)
 }
 
@@ -269,6 +270,8 @@ mod tests {
             "/\\evil",
             "results",
             "/a\r\nb",
+            "/r\u{e9}sum\u{e9}",
+            "/a b",
         ] {
             assert_eq!(local_path(bad), None, "{bad}");
         }
