@@ -157,6 +157,8 @@ async fn wrong_passwords_are_answered_as_the_api_does_and_throttled_with_it() {
         wrong.body
     );
     assert!(!wrong.body.contains("not the password"));
+    // The message is tied to the field for screen readers.
+    assert!(wrong.body.contains(r#"aria-describedby="login-error""#));
 
     for _ in 0..2 {
         b.sign_in(STUDENTS[1], "still not it").await;

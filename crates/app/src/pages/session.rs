@@ -28,8 +28,8 @@ use sha2::Sha256;
 pub const COOKIE: &str = "eportal_session";
 
 /// A signed-in page visitor: who they are, their bearer token and the CSRF token their
-/// forms must carry.
-#[derive(Debug, Clone)]
+/// forms must carry. (No `Debug`: it holds a token, which must never reach a log.)
+#[derive(Clone)]
 pub struct PageSession {
     pub who: Principal,
     pub token: String,
@@ -199,7 +199,7 @@ pub async fn layer(State(services): State<Services>, mut req: Request, next: Nex
 
 /// A page that needs a signed-in person; anyone else is sent to the sign-in page, which
 /// brings them back here afterwards.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Signed(pub PageSession);
 
 impl<S: Send + Sync> FromRequestParts<S> for Signed {
