@@ -7,7 +7,7 @@ mod browser;
 mod common;
 
 use browser::Browser;
-use common::university::{LECTURER, STUDENTS};
+use common::university::{ADMIN, LECTURER, STUDENTS};
 use common::{spawn_app, spawn_app_with, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -238,6 +238,22 @@ async fn the_apis_sign_out_and_password_changes_end_page_sessions() {
     );
     let me = app.get("/api/v1/me", Some(&api_token)).await;
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+
+    // The registry administrator ending an account's sessions ends its page sessions too.
+    let mut revoked = signed_in(&app, LECTURER).await;
+    let admin = app.login(ADMIN).await;
+    let res = app
+        .post_json(
+            &format!("/api/v1/users/{LECTURER}/revoke-sessions"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        revoked.get("/account").await.location(),
+        Some("/login?next=/account&ended=1")
+    );
 
     // And a password change through the API ends the page session.
     let mut b = signed_in(&app, STUDENTS[2]).await;
