@@ -358,6 +358,11 @@ impl Config {
         if l.max_in_flight == 0 {
             bail!("EPORTAL_LIMITS__MAX_IN_FLIGHT must be more than 0");
         }
+        if self.pages.session_idle_secs == 0 || self.pages.session_absolute_secs == 0 {
+            bail!(
+                "EPORTAL_PAGES__SESSION_IDLE_SECS and __SESSION_ABSOLUTE_SECS must be more than 0"
+            );
+        }
         if l.request_timeout_ms < 100 {
             bail!("EPORTAL_LIMITS__REQUEST_TIMEOUT_MS must be at least 100");
         }

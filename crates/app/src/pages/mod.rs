@@ -87,3 +87,23 @@ pub fn routes(services: Services) -> Router<Services> {
         .merge(assets::routes())
         .layer(axum::middleware::from_fn(headers::layer))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Config;
+
+    #[test]
+    fn page_sessions_of_no_length_are_refused_at_start() {
+        assert!(Config::default().validate().is_ok());
+        for idle in [true, false] {
+            let mut c = Config::default();
+            if idle {
+                c.pages.session_idle_secs = 0;
+            } else {
+                c.pages.session_absolute_secs = 0;
+            }
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("EPORTAL_PAGES__SESSION_IDLE_SECS"), "{e}");
+        }
+    }
+}
