@@ -220,6 +220,8 @@ pub struct Config {
     pub workflow: WorkflowConfig,
     /// Seconds a student's results stay cached (they are also invalidated on change).
     pub results_cache_ttl_secs: u64,
+    /// The browser pages' cookie sessions.
+    pub pages: crate::pages::PagesConfig,
 }
 
 impl Default for Config {
@@ -240,6 +242,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             workflow: WorkflowConfig::default(),
             results_cache_ttl_secs: 300,
+            pages: crate::pages::PagesConfig::default(),
         }
     }
 }
@@ -354,6 +357,11 @@ impl Config {
         }
         if l.max_in_flight == 0 {
             bail!("EPORTAL_LIMITS__MAX_IN_FLIGHT must be more than 0");
+        }
+        if self.pages.session_idle_secs == 0 || self.pages.session_absolute_secs == 0 {
+            bail!(
+                "EPORTAL_PAGES__SESSION_IDLE_SECS and __SESSION_ABSOLUTE_SECS must be more than 0"
+            );
         }
         if l.request_timeout_ms < 100 {
             bail!("EPORTAL_LIMITS__REQUEST_TIMEOUT_MS must be at least 100");

@@ -13,6 +13,7 @@ pub mod config_names;
 pub mod demo;
 pub mod engines;
 pub mod http;
+pub mod pages;
 pub mod services;
 pub mod telemetry;
 

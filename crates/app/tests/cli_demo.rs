@@ -33,6 +33,8 @@ async fn the_demo_builds_a_university_and_serves_published_results() {
     let dir = tmp.path().join("demo");
     let mut child = Child::spawn(demo(&dir), tmp.path().join("demo.log"));
     let base = child.wait_listening(Duration::from_secs(180));
+    let sign_in = child.wait_for("sign in with a browser at", Duration::from_secs(10));
+    assert!(sign_in.ends_with(&format!("{base}/login")), "{sign_in}");
     let printed = child.seen.clone();
     assert!(
         printed
@@ -54,6 +56,9 @@ async fn the_demo_builds_a_university_and_serves_published_results() {
     }
 
     let http = reqwest::Client::new();
+    let page = http.get(format!("{base}/login")).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("<h1>Sign in</h1>"));
     let matric = &students[0];
     let token = login(&http, &base, matric, PASSWORD).await;
     let res = http

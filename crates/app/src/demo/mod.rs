@@ -155,6 +155,7 @@ pub async fn run(mut config: Config, data_dir_given: bool, args: DemoArgs) -> Re
         "ready after {:.2} s; eportal listening on http://{addr} (Ctrl-C stops it)",
         started.elapsed().as_secs_f64()
     );
+    println!("sign in with a browser at http://{addr}/login");
     running.until_signalled().await;
     Ok(())
 }

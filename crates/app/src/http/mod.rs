@@ -126,20 +126,33 @@ pub fn routes() -> Vec<(Method, String)> {
         .collect()
 }
 
-async fn no_route() -> ApiError {
+async fn no_route(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // Browsers get a page; the API (and the operator's endpoints) keep problem bodies.
+    let p = uri.path();
+    if !(p == "/api" || p.starts_with("/api/")) {
+        return crate::pages::browser_not_found();
+    }
     ApiError::new(
         StatusCode::NOT_FOUND,
         "no-route",
         "there is nothing at this address; the API is described at /api/openapi.json",
     )
+    .into_response()
 }
 
-async fn wrong_method() -> ApiError {
+async fn wrong_method(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let p = uri.path();
+    if !(p == "/api" || p.starts_with("/api/")) {
+        return crate::pages::browser_wrong_method();
+    }
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         "this address does not answer that method; see /api/openapi.json",
     )
+    .into_response()
 }
 
 /// The whole HTTP application over `services`.
@@ -151,6 +164,12 @@ pub fn router(services: Services) -> Router {
     // Outermost first: the client's own rate limit (so a flooding client is refused by its
     // own limit and cannot take the slots others need), then its body is read under a
     // deadline, and only then does the request take an in-flight slot and its deadline.
+    // Pages share the in-flight slots and the deadline with the API (not its per-client rate
+    // limit: a page carries no bearer token, and by address a campus behind NAT is one client).
+    let pages = crate::pages::routes(services.clone())
+        .layer(from_fn_with_state(gate.clone(), admission::deadline))
+        .layer(from_fn_with_state(gate.clone(), admission::in_flight))
+        .layer(from_fn(crate::pages::problems::layer));
     let api = api
         .router
         .layer(from_fn_with_state(gate.clone(), admission::deadline))
@@ -160,6 +179,7 @@ pub fn router(services: Services) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_json_bytes));
     let with_metrics = services.config.metrics_listen.is_none();
     api.merge(public(with_metrics).router)
+        .merge(pages)
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn_with_state(services.clone(), middleware::metrics))

@@ -232,6 +232,12 @@ impl AuthService {
         }
     }
 
+    /// A key for another purpose (page cookies, CSRF tokens), derived from the token key so
+    /// every portal process holds the same one and none of them can forge a bearer token.
+    pub fn derive_key(&self, purpose: &str) -> Vec<u8> {
+        self.sign(format!("derive:{purpose}").as_bytes())
+    }
+
     fn mac(&self) -> Hmac<Sha256> {
         Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length")
     }

@@ -1,0 +1,125 @@
+//! The student's results page: published results by session and semester with CA, exam,
+//! total, grade, points and units, each semester's GPA and the CGPA so far, and the class of
+//! degree — the view `Services::student_results` builds for the API, shown as tables. The
+//! service decides whose results a person may read; this page only asks for the signed-in
+//! person's own.
+
+use super::errors::PageError;
+use super::session::Signed;
+use super::view::{render, Layout};
+use crate::services::results::StudentResults;
+use crate::services::Services;
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use eportal_core::{MatricNo, Role, Semester};
+
+pub(super) fn routes(t: Router<Services>) -> Router<Services> {
+    t.route("/results", get(results))
+}
+
+struct Row {
+    code: String,
+    title: String,
+    units: u8,
+    ca: String,
+    exam: String,
+    total: String,
+    grade: String,
+    points: u8,
+}
+
+struct Term {
+    heading: String,
+    rows: Vec<Row>,
+    units: u32,
+    gpa: String,
+    cgpa: String,
+}
+
+#[derive(Template)]
+#[template(path = "results.html")]
+struct ResultsPage {
+    layout: Layout,
+    matric: String,
+    name: String,
+    programme: String,
+    level: u16,
+    grading: String,
+    terms: Vec<Term>,
+    cgpa: String,
+    max_points: u8,
+    total_units: u32,
+    class_of_degree: Option<String>,
+}
+
+fn page(layout: Layout, r: StudentResults) -> ResultsPage {
+    let terms = r
+        .semesters
+        .into_iter()
+        .map(|s| Term {
+            heading: format!(
+                "{} session, {} semester",
+                s.session,
+                match s.semester {
+                    Semester::First => "first",
+                    Semester::Second => "second",
+                }
+            ),
+            rows: s
+                .courses
+                .into_iter()
+                .map(|c| Row {
+                    code: c.code,
+                    title: c.title,
+                    units: c.units,
+                    ca: c.ca.to_string(),
+                    exam: c.exam.to_string(),
+                    total: c.total.to_string(),
+                    grade: c.grade,
+                    points: c.points,
+                })
+                .collect(),
+            units: s.units,
+            gpa: s.gpa.to_string(),
+            cgpa: s.cgpa.to_string(),
+        })
+        .collect();
+    ResultsPage {
+        layout,
+        matric: r.matric_no.to_string(),
+        name: r.name,
+        programme: r.programme,
+        level: r.level,
+        grading: r.grading,
+        terms,
+        cgpa: r.cgpa.to_string(),
+        max_points: r.max_points,
+        total_units: r.total_units,
+        class_of_degree: r.class_of_degree,
+    }
+}
+
+async fn results(State(services): State<Services>, Signed(s): Signed) -> Response {
+    // A student's username is their matric number; other accounts have no results of their
+    // own (whose results anyone may read is still the service's to decide, below).
+    let own = s
+        .who
+        .has(Role::Student)
+        .then(|| MatricNo::parse(&s.who.username));
+    let Some(Ok(matric)) = own else {
+        return PageError::new(
+            StatusCode::FORBIDDEN,
+            "No results for this account",
+            "This page shows a student's own results, and you are not signed in as a student.",
+        )
+        .into_response();
+    };
+    match services.student_results(&s.who, &matric).await {
+        Ok(r) => render(StatusCode::OK, &page(Layout::signed(&s, "Your results"), r)),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
