@@ -3,12 +3,12 @@
 //! types into a form and submits it, and saves screenshots that are real PNGs of the window's
 //! size. Needs Debian's chromium and chromium-driver (`./scripts/browser` installs them).
 
-mod browser;
 mod common;
+mod webdriver;
 
-use browser::{png_size, Browser, Window};
 use common::spawn_app;
 use serde_json::Value;
+use webdriver::{png_size, Browser, Window};
 
 #[tokio::test]
 async fn desktop_chromium_shows_the_openapi_document_and_saves_a_screenshot() {

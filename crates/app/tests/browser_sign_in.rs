@@ -7,13 +7,13 @@
 //! Written against the pages' contract (issue 7): run with
 //! `cargo test -p eportal --test browser_sign_in` (needs `./scripts/browser`).
 
-mod browser;
 mod common;
+mod webdriver;
 
-use browser::{Browser, Window};
 use common::courses::{moves_to, upload_processed};
 use common::university::{CSC201, DEAN, HOD, LECTURER, SENATE, STUDENTS};
 use common::{spawn_app, TestApp, PASSWORD};
+use webdriver::{Browser, Window};
 
 /// The sign-in form: the form with the password field (the page may hold others).
 const SIGN_IN_FORM: &str = "form:has(input[name=\"password\"])";
