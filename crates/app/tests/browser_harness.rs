@@ -126,3 +126,16 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn a_whole_page_screenshot_reaches_below_the_fold() {
+    let mut b = Browser::start("phone_full_page", Window::Phone).await;
+    // A page three screens tall on a phone that keeps its 360-px width.
+    let html = "<!doctype html><meta name=viewport content=\"width=device-width\">\
+                <style>body{margin:0}div{height:2220px;background:#036}</style><div></div>";
+    b.goto(&format!("data:text/html,{}", urlencode(html))).await;
+    let viewport = std::fs::read(b.screenshot("viewport").await).unwrap();
+    assert_eq!(png_size(&viewport), Some((360, 740)));
+    let page = std::fs::read(b.screenshot_page("page").await).unwrap();
+    assert_eq!(png_size(&page), Some((360, 2220)));
+}

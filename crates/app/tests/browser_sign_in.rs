@@ -69,7 +69,7 @@ async fn a_student_signs_in_on_a_phone_and_reads_their_result() {
         "signed in, /results sent the student to {}",
         b.current_url().await
     );
-    b.screenshot("results").await;
+    b.screenshot_page("results").await;
 
     // The CSC 201 row reads CA 30, exam 45, total 75, grade A.
     let mut row = None;

@@ -10,73 +10,22 @@
 //! may have none, and Chromium then hangs on those connections).
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+mod launch;
+
+use launch::{chromedriver_path, chromium_path, free_port, target_dir};
+#[allow(unused_imports)] // each test binary uses its own part of this module
+pub use launch::{png_size, Window, CHROMIUM_FLAGS, PHONE_USER_AGENT};
+
 use base64::Engine as _;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Kept in step with `./scripts/browser flags` (used by ./scripts/lighthouse).
-pub const CHROMIUM_FLAGS: &[&str] = &[
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-];
-
 /// The key W3C WebDriver uses for an element reference.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-/// A phone's browser, as a student on a cheap Android phone would send it.
-pub const PHONE_USER_AGENT: &str = "Mozilla/5.0 (Linux; Android 13; SM-A145F) AppleWebKit/537.36 \
-     (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36";
-
-/// The window a test looks through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Window {
-    /// 1280×800, a laptop.
-    Desktop,
-    /// 360×740 CSS pixels at device pixel ratio 1, touch, mobile user agent.
-    Phone,
-}
-
-impl Window {
-    /// The viewport size in CSS pixels.
-    pub fn size(self) -> (u32, u32) {
-        match self {
-            Window::Desktop => (1280, 800),
-            Window::Phone => (360, 740),
-        }
-    }
-}
-
-fn chromedriver_path() -> PathBuf {
-    std::env::var_os("EPORTAL_CHROMEDRIVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/usr/bin/chromedriver".into())
-}
-
-fn chromium_path() -> PathBuf {
-    std::env::var_os("EPORTAL_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/usr/bin/chromium".into())
-}
-
-/// `target/` of this build: the test binary lives in `target/<profile>/deps/`.
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    exe.ancestors()
-        .nth(3)
-        .expect("the test binary lives under target/<profile>/deps")
-        .to_path_buf()
-}
 
 /// One chromedriver process and its one Chromium session. Dropping it ends the session
 /// (which closes Chromium) and kills the driver.
@@ -88,7 +37,7 @@ pub struct Browser {
     window: Window,
     shots: PathBuf,
     shot_no: u32,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 /// A reference to an element of the current page.
@@ -138,7 +87,7 @@ impl Browser {
             window,
             shots,
             shot_no: 0,
-            _profile: profile,
+            profile,
         };
         b.wait_ready().await;
         b.session = b.new_session(&chromium).await;
@@ -169,30 +118,7 @@ impl Browser {
     }
 
     async fn new_session(&self, chromium: &Path) -> String {
-        let (w, h) = self.window.size();
-        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
-        args.push(format!(
-            "--user-data-dir={}",
-            self._profile.path().display()
-        ));
-        args.push(format!("--window-size={w},{h}"));
-        // The window's own frame takes part of --window-size, so the viewport is set exactly
-        // through device emulation (a desktop one for the desktop window).
-        let phone = self.window == Window::Phone;
-        let mut emulation = json!({
-            "deviceMetrics": { "width": w, "height": h, "pixelRatio": 1.0, "touch": phone, "mobile": phone },
-        });
-        if phone {
-            emulation["userAgent"] = json!(PHONE_USER_AGENT);
-        }
-        let options = json!({ "binary": chromium, "args": args, "mobileEmulation": emulation });
-        let caps = json!({ "capabilities": { "alwaysMatch": {
-            "browserName": "chrome",
-            "pageLoadStrategy": "normal",
-            "goog:chromeOptions": options,
-            // Finding an element waits up to 5 s for it to appear (pages load, forms submit).
-            "timeouts": { "implicit": 5000, "pageLoad": 30000, "script": 10000 },
-        }}});
+        let caps = launch::capabilities(self.window, chromium, self.profile.path());
         let url = format!("http://127.0.0.1:{}/session", self.port);
         let res = self
             .http
@@ -364,8 +290,31 @@ impl Browser {
     /// Saves a PNG of the viewport as `NN-name.png` in the test's screenshot folder.
     pub async fn screenshot(&mut self, name: &str) -> PathBuf {
         let v = self.get("/screenshot").await;
+        self.save_png(name, &v)
+    }
+
+    /// Saves a PNG of the whole page, below the fold too, as `NN-name.png` (through
+    /// Chromium's DevTools command: WebDriver itself only captures the viewport).
+    pub async fn screenshot_page(&mut self, name: &str) -> PathBuf {
+        let size = self
+            .eval("const e = document.documentElement; return [e.scrollWidth, e.scrollHeight]")
+            .await;
+        let v = self
+            .post(
+                "/goog/cdp/execute",
+                json!({ "cmd": "Page.captureScreenshot", "params": {
+                    "format": "png",
+                    "captureBeyondViewport": true,
+                    "clip": { "x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1 },
+                }}),
+            )
+            .await;
+        self.save_png(name, &v["data"])
+    }
+
+    fn save_png(&mut self, name: &str, base64_png: &Value) -> PathBuf {
         let png = base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().expect("a base64 screenshot"))
+            .decode(base64_png.as_str().expect("a base64 screenshot"))
             .expect("valid base64");
         self.shot_no += 1;
         let path = self.shots.join(format!("{:02}-{name}.png", self.shot_no));
@@ -394,22 +343,4 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-/// The width and height of a PNG file, read from its IHDR chunk; `None` if it is not a PNG.
-pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
-    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
-    if bytes.len() < 24 || &bytes[..8] != SIGNATURE || &bytes[12..16] != b"IHDR" {
-        return None;
-    }
-    let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
-    let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
-    Some((w, h))
 }
