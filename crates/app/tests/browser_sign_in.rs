@@ -1,7 +1,9 @@
 //! Signing in through the pages, in headless Chromium: a student on a phone-sized window signs
 //! in at /login (a form with `username`, `password` and a submit button) and reads their
 //! published result on /results; a wrong password is told on the sign-in page; a signed-out
-//! visitor to /results is sent to /login. Screenshots of every page visited are saved under
+//! visitor to /results is sent to /login; a student changes their password at
+//! /account/password, signs out with the header's button and signs in with the new one only.
+//! Screenshots of every page visited are saved under
 //! target/browser-screenshots/<test>/.
 //!
 //! Written against the pages' contract (issue 7): run with
@@ -137,4 +139,63 @@ async fn a_signed_out_visitor_to_results_is_sent_to_sign_in() {
     assert!(url.starts_with(&app.url("/login")), "sent to {url}");
     b.find(&format!("{SIGN_IN_FORM} input[name=\"username\"]"))
         .await;
+}
+
+/// Opens /login and signs in as student 0 with `password`.
+async fn sign_in(app: &TestApp, b: &Browser, password: &str) {
+    b.goto(&app.url("/login")).await;
+    b.fill_and_submit(
+        SIGN_IN_FORM,
+        &[("username", STUDENTS[0]), ("password", password)],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_student_changes_their_password_signs_out_and_signs_in_with_the_new_one() {
+    const NEW: &str = "a new and longer passphrase 42";
+    let app = spawn_app().await;
+    let mut b = Browser::start("password_change", Window::Desktop).await;
+    sign_in(&app, &b, PASSWORD).await;
+
+    b.goto(&app.url("/account/password")).await;
+    b.screenshot("password-form").await;
+    b.fill_and_submit(
+        "form:has(input[name=\"new_password\"])",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", NEW),
+            ("repeat_password", NEW),
+        ],
+    )
+    .await;
+    b.screenshot_page("password-changed").await;
+
+    // Still signed in after the change: sign out with the header's button.
+    let sign_out = b.find("form[action=\"/logout\"] button").await;
+    b.click(&sign_out).await;
+    b.screenshot("signed-out").await;
+    b.goto(&app.url("/results")).await;
+    let url = b.current_url().await;
+    assert!(
+        url.starts_with(&app.url("/login")),
+        "signed out, /results showed {url}"
+    );
+
+    // The old password no longer works; the new one does.
+    sign_in(&app, &b, PASSWORD).await;
+    let page = b.page_text().await.to_lowercase();
+    assert!(
+        page.contains("wrong username or password"),
+        "old password:\n{page}"
+    );
+    sign_in(&app, &b, NEW).await;
+    b.goto(&app.url("/results")).await;
+    let url = b.current_url().await;
+    assert!(
+        url.starts_with(&app.url("/results")),
+        "new password: sent to {url}"
+    );
+    b.screenshot_page("results").await;
+    assert!(b.page_text().await.contains("Ada"));
 }

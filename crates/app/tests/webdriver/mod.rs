@@ -267,10 +267,18 @@ impl Browser {
             .await;
     }
 
-    /// Fills the named fields of the first form matching `form` and clicks its submit button.
+    /// Empties a field (a form shown again after an error may keep what was typed).
+    pub async fn clear(&self, e: &Element) {
+        self.post(&format!("/element/{}/clear", e.0), json!({}))
+            .await;
+    }
+
+    /// Fills the named fields of the first form matching `form` (emptied first) and clicks
+    /// its submit button.
     pub async fn fill_and_submit(&self, form: &str, fields: &[(&str, &str)]) {
         for (name, value) in fields {
             let field = self.find(&format!("{form} [name=\"{name}\"]")).await;
+            self.clear(&field).await;
             self.type_into(&field, value).await;
         }
         let submit = self
