@@ -17,6 +17,7 @@ pub mod extract;
 mod middleware;
 pub mod openapi;
 mod ops;
+mod review;
 pub mod serve;
 mod sheets;
 mod students;
@@ -99,6 +100,7 @@ fn api_v1(limits: &Limits) -> RouteTable {
     let t = auth::routes(t);
     let t = students::routes(t);
     let t = sheets::routes(t, limits);
+    let t = review::routes(t);
     courses::routes(t)
 }
 

@@ -10,6 +10,7 @@ pub mod isolate;
 pub mod people;
 pub mod relay;
 pub mod results;
+pub mod review;
 pub mod scope;
 pub mod sessions;
 mod sheet_verdict;
