@@ -70,8 +70,19 @@ pub trait Users: Send + Sync {
     /// [`crate::PortError::NotFound`] when there is no such account.
     async fn end_sessions(&self, username: &str) -> PortResult<u64>;
     /// Stores a new password hash and ends every session, in one statement: returns the new
-    /// session version, or [`crate::PortError::NotFound`].
+    /// session version, or [`crate::PortError::NotFound`]. A password the account's holder
+    /// chose: it clears the "must change the password" flag.
     async fn set_password(&self, username: &str, password_hash: &str) -> PortResult<u64>;
+    /// Stores a password an administrator gave, sets the "must change the password" flag and
+    /// ends every session, in one statement: returns the new session version, or
+    /// [`crate::PortError::NotFound`].
+    async fn reset_password(&self, username: &str, password_hash: &str) -> PortResult<u64>;
+    /// Whether the account must change its password before anything else (a new imported
+    /// account, or a password reset by an administrator); `false` for no such account.
+    async fn password_change_required(&self, username: &str) -> PortResult<bool>;
+    /// Sets the "must change the password" flag of these accounts (unknown names are
+    /// skipped); the sessions are not ended.
+    async fn require_password_change(&self, usernames: &[String]) -> PortResult<()>;
     /// The stored value of a setting, storing `value` first if there was none. Every process
     /// of a deployment therefore agrees on it (used for the token signing key).
     async fn setting_or_init(&self, key: &str, value: &str) -> PortResult<String>;

@@ -35,6 +35,7 @@ macro_rules! store_contract {
             sessions::session_version_moves_on_every_change_and_only_then,
             sessions::concurrent_ends_each_count,
             sessions::staff_with_role_lists_the_holders,
+            sessions::password_change_flag_is_set_by_the_registry_and_cleared_by_the_holder,
             sheets::submit_sheet_is_idempotent_by_term_and_sha,
             sheets::apply_stores_rows_errors_and_counts,
             sheets::apply_is_idempotent_on_a_final_sheet,
