@@ -206,6 +206,15 @@ pub trait Sheets: Send + Sync {
     /// Sheets of a course and term, newest first.
     async fn sheets_for(&self, term: &CourseTerm) -> PortResult<Vec<SheetSummary>>;
 
+    /// Every sheet of every course, newest first, only those with `status` when given, a
+    /// page at a time; with how many match in all (the registry's view).
+    async fn all_sheets(
+        &self,
+        status: Option<SheetStatus>,
+        limit: u32,
+        offset: u32,
+    ) -> PortResult<(Vec<SheetSummary>, u64)>;
+
     /// Applies a worker's decision in one transaction: score records upserted with a new
     /// version where they changed (history kept), row errors stored, older processed sheets
     /// of the term marked superseded, the sheet's status and counts set, and the semester

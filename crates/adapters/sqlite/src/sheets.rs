@@ -178,6 +178,37 @@ impl Sheets for SqliteStore {
         rows.iter().map(summary_of).collect()
     }
 
+    async fn all_sheets(
+        &self,
+        status: Option<SheetStatus>,
+        limit: u32,
+        offset: u32,
+    ) -> PortResult<(Vec<SheetSummary>, u64)> {
+        let status = status.map(SheetStatus::as_str);
+        let sql = format!(
+            "SELECT {SHEET_COLUMNS} FROM sheets WHERE (?1 IS NULL OR status = ?1) \
+             ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(status)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM sheets WHERE (?1 IS NULL OR status = ?1)")
+                .bind(status)
+                .fetch_one(&self.read)
+                .await
+                .map_err(db)?;
+        let page = rows
+            .iter()
+            .map(summary_of)
+            .collect::<PortResult<Vec<_>>>()?;
+        Ok((page, total as u64))
+    }
+
     async fn apply_sheet(
         &self,
         sheet_id: i64,
