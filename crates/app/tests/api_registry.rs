@@ -80,6 +80,7 @@ async fn an_imported_account_changes_its_password_at_first_sign_in() {
     // Even a route the account's role opens is closed until the password is changed.
     refused_until_changed(&app, token, "/api/v1/students").await;
     refused_until_changed(&app, token, "/api/v1/me/review-queue").await;
+    refused_until_changed(&app, token, "/api/v1/admin/sheets").await;
 
     let renewed = change(&app, token, "given-by-registry", "only-i-know-this").await;
     assert_eq!(renewed["password_change_required"], false, "{renewed}");
@@ -215,4 +216,119 @@ async fn only_the_administrator_resets_passwords() {
         )
         .await;
     problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+}
+
+/// The registry's views of sheets and jobs: one sheet processed, one whose job always fails
+/// (made so with the debug-only fault hook naming its SHA-256) and is dead-lettered.
+mod views {
+    use super::*;
+    use common::spawn_app_with;
+    use common::university::{CSC201, DEAN};
+    use sha2::{Digest, Sha256};
+
+    fn failing_sheet() -> String {
+        // Unique to this test: no other test binary names these bytes in a fault hook.
+        format!(
+            "Matric No,CA,Exam\n{},31,41\n{},21,31\n{},11,21\n",
+            STUDENTS[0], STUDENTS[1], STUDENTS[2]
+        )
+    }
+
+    async fn upload(app: &TestApp, token: &str, csv: &str) -> Value {
+        let (status, body) = app.upload_csv(token, CSC201.0, csv).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        app.wait_processed(token, body["id"].as_i64().unwrap())
+            .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_registry_sees_every_sheet_its_job_and_the_dead_letters() {
+        let bad = failing_sheet();
+        std::env::set_var(
+            "EPORTAL_FAULT_FAIL_ON_SHEET",
+            format!("{}:always", hex::encode(Sha256::digest(bad.as_bytes()))),
+        );
+        let app = spawn_app_with(|c| {
+            c.worker.retry.base_ms = 20;
+            c.worker.retry.max_ms = 200;
+            c.worker.retry.max_attempts = 3;
+            c.worker.max_deliveries = 3;
+        })
+        .await;
+        let lecturer = app.login(LECTURER).await;
+        let good = upload(&app, &lecturer, &common::courses::sheet()).await;
+        assert_eq!(good["status"], "processed", "{good}");
+        let failed = upload(&app, &lecturer, &bad).await;
+        assert_eq!(failed["status"], "failed", "{failed}");
+        let reason = failed["message"].as_str().unwrap().to_string();
+        assert!(reason.starts_with("gave up after 3 attempts"), "{reason}");
+
+        for who in [ADMIN, SENATE] {
+            let token = app.login(who).await;
+            let (status, page) = json(app.get("/api/v1/admin/sheets", Some(&token)).await).await;
+            assert_eq!(status, StatusCode::OK, "{who}: {page}");
+            assert_eq!(page["total"], 2);
+            let sheets = page["sheets"].as_array().unwrap();
+            // Newest first: the failed one, then the processed one.
+            assert_eq!(sheets[0]["id"], failed["id"]);
+            assert_eq!(sheets[0]["status"], "failed");
+            assert_eq!(sheets[0]["job"]["state"], "dead_lettered");
+            assert_eq!(sheets[0]["job"]["reason"], reason.as_str());
+            assert_eq!(sheets[0]["uploaded_by"], LECTURER);
+            assert_eq!(sheets[0]["term"]["course_code"], "CSC 201");
+            assert_eq!(sheets[1]["id"], good["id"]);
+            assert_eq!(sheets[1]["job"]["state"], "done");
+            assert_eq!(sheets[1]["job"]["reason"], Value::Null);
+            assert_eq!(sheets[1]["rows_accepted"], 3);
+            // The queue's totals agree: one job dead, none waiting.
+            assert_eq!(page["queue"]["dead"], 1, "{page}");
+            assert_eq!(page["queue"]["ready"], 0, "{page}");
+
+            let (status, only) = json(
+                app.get(
+                    "/api/v1/admin/sheets?status=processed&limit=1",
+                    Some(&token),
+                )
+                .await,
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{only}");
+            assert_eq!(only["total"], 1);
+            assert_eq!(only["sheets"][0]["id"], good["id"]);
+
+            let (status, dead) =
+                json(app.get("/api/v1/admin/dead-letters", Some(&token)).await).await;
+            assert_eq!(status, StatusCode::OK, "{dead}");
+            assert_eq!(dead["total"], 1);
+            assert_eq!(dead["sheets"][0]["id"], failed["id"]);
+            assert_eq!(dead["sheets"][0]["job"]["reason"], reason.as_str());
+        }
+
+        let admin = app.login(ADMIN).await;
+        let body = problem(
+            app.get("/api/v1/admin/sheets?status=lost&limit=0", Some(&admin))
+                .await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        let names: Vec<&str> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["status", "limit"], "{body}");
+
+        for who in [LECTURER, HOD, DEAN, STUDENTS[0]] {
+            let token = app.login(who).await;
+            for url in ["/api/v1/admin/sheets", "/api/v1/admin/dead-letters"] {
+                let body = problem(app.get(url, Some(&token)).await, StatusCode::FORBIDDEN).await;
+                assert_eq!(
+                    body["detail"],
+                    "only the registry administrator and senate may see every sheet and job",
+                    "{who} {url}"
+                );
+            }
+        }
+    }
 }

@@ -17,6 +17,7 @@ pub mod extract;
 mod middleware;
 pub mod openapi;
 mod ops;
+mod registry;
 mod review;
 pub mod serve;
 mod sheets;
@@ -101,6 +102,7 @@ fn api_v1(limits: &Limits) -> RouteTable {
     let t = students::routes(t);
     let t = sheets::routes(t, limits);
     let t = review::routes(t);
+    let t = registry::routes(t);
     courses::routes(t)
 }
 

@@ -9,6 +9,7 @@ pub mod forced_password;
 pub mod import;
 pub mod isolate;
 pub mod people;
+pub mod registry;
 pub mod relay;
 pub mod results;
 pub mod review;
