@@ -172,6 +172,20 @@ async fn an_administrators_reset_ends_the_sessions_and_forces_a_change() {
     };
     let token = forced["token"].as_str().unwrap();
     assert_eq!(forced["password_change_required"], true);
+    // Uploading a sheet is refused too, before anything is stored.
+    let (status, body) = app
+        .upload_csv(token, "CSC201", &common::courses::sheet())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("password-change-required"),
+        "{body}"
+    );
+    let (_, sheets) = json(app.get("/api/v1/admin/sheets", Some(&admin)).await).await;
+    assert_eq!(sheets["total"], 0, "{sheets}");
     let res = app
         .post_json("/api/v1/auth/logout", Some(token), &json!({}))
         .await;
