@@ -230,6 +230,13 @@ pub trait Sheets: Send + Sync {
     /// Marks a sheet failed (its job was dead-lettered) with the reason.
     async fn fail_sheet(&self, sheet_id: i64, message: &str) -> PortResult<()>;
 
+    /// Notes that a sheet's processing job failed and will be retried, with the error (for
+    /// the registry's view of the jobs).
+    async fn note_retry(&self, sheet_id: i64, error: &str) -> PortResult<()>;
+
+    /// Of these sheets, those whose job was retried: (sheet id, retries, latest error).
+    async fn sheet_retries(&self, ids: &[i64]) -> PortResult<Vec<(i64, u32, String)>>;
+
     /// Outbox entries not yet handed to the job queue, oldest first, at most `limit`.
     /// (The embedded deployment's queue *is* its outbox; relays use this for others.)
     async fn outbox_pending(&self, limit: u32) -> PortResult<Vec<(i64, Envelope)>>;

@@ -3,8 +3,9 @@
 //! they were given up on. For the registry administrator and senate only.
 //!
 //! A job's state is read from its sheet (a sheet stays `queued` until its job is settled,
-//! and is marked `failed` with the reason when the job is dead-lettered) together with the
-//! queue's totals; this module never reaches into an engine for a single job.
+//! and is marked `failed` with the reason when the job is dead-lettered), the retries the
+//! worker noted in the store, and the queue's totals; this module never reaches into an
+//! engine for a single job.
 
 use super::{Principal, ServiceError, ServiceResult, Services};
 use eportal_core::model::CourseTerm;
@@ -18,9 +19,11 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
-    /// Not settled yet: waiting, in a worker's hands, or waiting to be retried (the queue's
-    /// totals say how many of each).
+    /// Not settled yet and never failed: waiting, or in a worker's hands (the queue's totals
+    /// say how many of each).
     Pending,
+    /// Not settled yet, and failed before: waiting for its next attempt (or in it).
+    Retrying,
     /// Settled: the sheet was applied, rejected as a whole, or superseded.
     Done,
     /// Given up on after failing; `reason` says why.
@@ -30,7 +33,10 @@ pub enum JobState {
 #[derive(Debug, Clone, Serialize)]
 pub struct Job {
     pub state: JobState,
+    /// Why it was given up on, or (retrying) its latest error.
     pub reason: Option<String>,
+    /// How many times it failed and was retried.
+    pub retries: u32,
 }
 
 /// One sheet as the registry sees it.
@@ -54,14 +60,17 @@ impl From<SheetSummary> for RegistrySheet {
             SheetStatus::Queued => Job {
                 state: JobState::Pending,
                 reason: None,
+                retries: 0,
             },
             SheetStatus::Failed => Job {
                 state: JobState::DeadLettered,
                 reason: s.message.clone(),
+                retries: 0,
             },
             _ => Job {
                 state: JobState::Done,
                 reason: None,
+                retries: 0,
             },
         };
         RegistrySheet {
@@ -121,12 +130,25 @@ impl Services {
         offset: u32,
     ) -> ServiceResult<SheetsPage> {
         Self::registry_only(who)?;
-        let (page, total) = self.ports.store.all_sheets(status, limit, offset).await?;
+        let store = &self.ports.store;
+        let (page, total) = store.all_sheets(status, limit, offset).await?;
+        let ids: Vec<i64> = page.iter().map(|s| s.id).collect();
+        let retries = store.sheet_retries(&ids).await?;
+        let mut sheets: Vec<RegistrySheet> = page.into_iter().map(RegistrySheet::from).collect();
+        for (id, n, error) in retries {
+            if let Some(s) = sheets.iter_mut().find(|s| s.id == id) {
+                s.job.retries = n;
+                if s.job.state == JobState::Pending {
+                    s.job.state = JobState::Retrying;
+                    s.job.reason = Some(error);
+                }
+            }
+        }
         Ok(SheetsPage {
             total,
             limit,
             offset,
-            sheets: page.into_iter().map(RegistrySheet::from).collect(),
+            sheets,
             queue: self.queue_stats().await,
         })
     }

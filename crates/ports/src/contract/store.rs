@@ -44,6 +44,7 @@ macro_rules! store_contract {
             versions::rejected_sheet_applies_nothing,
             versions::fail_sheet_marks_it_failed,
             versions::all_sheets_are_paged_newest_first_and_filtered,
+            versions::retries_are_counted_with_the_latest_error,
             results::semester_results_follow_the_core,
             results::workflow_moves_with_a_fresh_from_state,
             results::workflow_race_has_one_winner,

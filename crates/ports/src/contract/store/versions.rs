@@ -274,3 +274,22 @@ pub async fn all_sheets_are_paged_newest_first_and_filtered(store: Arc<dyn Recor
     assert!(none.is_empty());
     assert_eq!(total, 0);
 }
+
+pub async fn retries_are_counted_with_the_latest_error(store: Arc<dyn RecordStore>) {
+    let uni = seed(store.as_ref()).await;
+    let a = submit(store.as_ref(), &uni.mth101, 1).await.id;
+    let b = submit(store.as_ref(), &uni.mth101, 2).await.id;
+    assert!(store.sheet_retries(&[a, b]).await.unwrap().is_empty());
+    store.note_retry(a, "database unavailable").await.unwrap();
+    store.note_retry(a, "blob store unavailable").await.unwrap();
+    assert_eq!(
+        store.sheet_retries(&[a, b]).await.unwrap(),
+        [(a, 2, "blob store unavailable".to_string())]
+    );
+    store.note_retry(b, "database unavailable").await.unwrap();
+    assert_eq!(
+        store.sheet_retries(&[b]).await.unwrap(),
+        [(b, 1, "database unavailable".to_string())]
+    );
+    assert!(store.sheet_retries(&[]).await.unwrap().is_empty());
+}
