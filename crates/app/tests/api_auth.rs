@@ -38,7 +38,7 @@ async fn login_gives_a_token_that_me_reads_back() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         me,
-        json!({ "username": STUDENTS[0], "display_name": "Ada Obi", "roles": ["student"] })
+        json!({ "username": STUDENTS[0], "display_name": "Ada Obi", "roles": ["student"], "password_change_required": false })
     );
 
     // Staff sign in with their staff id, the registry administrator as admin.

@@ -11,7 +11,7 @@
 
 mod cli_support;
 
-use cli_support::{eportal, login, open, outcome, run, Child};
+use cli_support::{eportal, first_sign_in, open, outcome, run, Child};
 use eportal_core::model::CourseTerm;
 use eportal_core::{AcademicSession, CourseCode, GradingPolicy, MatricNo, Score, Semester};
 use eportal_ports::SheetStatus;
@@ -201,7 +201,8 @@ async fn kill_9_mid_batch_loses_nothing_and_duplicates_nothing() {
     let mut tokens = HashMap::new();
     for l in 1..=LECTURERS {
         let id = format!("LEC/{l}");
-        let token = login(&http, &base, &id, &lecturer_password(&id)).await;
+        // Imported accounts choose their own password at first sign-in.
+        let token = first_sign_in(&http, &base, &id, &lecturer_password(&id)).await;
         tokens.insert(id, token);
     }
     let sheets: Vec<Sheet> = (0..COURSES)

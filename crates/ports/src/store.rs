@@ -72,8 +72,19 @@ pub trait Users: Send + Sync {
     /// [`crate::PortError::NotFound`] when there is no such account.
     async fn end_sessions(&self, username: &str) -> PortResult<u64>;
     /// Stores a new password hash and ends every session, in one statement: returns the new
-    /// session version, or [`crate::PortError::NotFound`].
+    /// session version, or [`crate::PortError::NotFound`]. A password the account's holder
+    /// chose: it clears the "must change the password" flag.
     async fn set_password(&self, username: &str, password_hash: &str) -> PortResult<u64>;
+    /// Stores a password an administrator gave, sets the "must change the password" flag and
+    /// ends every session, in one statement: returns the new session version, or
+    /// [`crate::PortError::NotFound`].
+    async fn reset_password(&self, username: &str, password_hash: &str) -> PortResult<u64>;
+    /// Whether the account must change its password before anything else (a new imported
+    /// account, or a password reset by an administrator); `false` for no such account.
+    async fn password_change_required(&self, username: &str) -> PortResult<bool>;
+    /// Sets the "must change the password" flag of these accounts (unknown names are
+    /// skipped); the sessions are not ended.
+    async fn require_password_change(&self, usernames: &[String]) -> PortResult<()>;
     /// The stored value of a setting, storing `value` first if there was none. Every process
     /// of a deployment therefore agrees on it (used for the token signing key).
     async fn setting_or_init(&self, key: &str, value: &str) -> PortResult<String>;
@@ -197,6 +208,15 @@ pub trait Sheets: Send + Sync {
     /// Sheets of a course and term, newest first.
     async fn sheets_for(&self, term: &CourseTerm) -> PortResult<Vec<SheetSummary>>;
 
+    /// Every sheet of every course, newest first, only those with `status` when given, a
+    /// page at a time; with how many match in all (the registry's view).
+    async fn all_sheets(
+        &self,
+        status: Option<SheetStatus>,
+        limit: u32,
+        offset: u32,
+    ) -> PortResult<(Vec<SheetSummary>, u64)>;
+
     /// Applies a worker's decision in one transaction: score records upserted with a new
     /// version where they changed (history kept), row errors stored, older processed sheets
     /// of the term marked superseded, the sheet's status and counts set, and the semester
@@ -211,6 +231,13 @@ pub trait Sheets: Send + Sync {
 
     /// Marks a sheet failed (its job was dead-lettered) with the reason.
     async fn fail_sheet(&self, sheet_id: i64, message: &str) -> PortResult<()>;
+
+    /// Notes that a sheet's processing job failed and will be retried, with the error (for
+    /// the registry's view of the jobs).
+    async fn note_retry(&self, sheet_id: i64, error: &str) -> PortResult<()>;
+
+    /// Of these sheets, those whose job was retried: (sheet id, retries, latest error).
+    async fn sheet_retries(&self, ids: &[i64]) -> PortResult<Vec<(i64, u32, String)>>;
 
     /// Outbox entries not yet handed to the job queue, oldest first, at most `limit`.
     /// (The embedded deployment's queue *is* its outbox; relays use this for others.)

@@ -178,6 +178,72 @@ impl Sheets for SqliteStore {
         rows.iter().map(summary_of).collect()
     }
 
+    async fn all_sheets(
+        &self,
+        status: Option<SheetStatus>,
+        limit: u32,
+        offset: u32,
+    ) -> PortResult<(Vec<SheetSummary>, u64)> {
+        let status = status.map(SheetStatus::as_str);
+        let sql = format!(
+            "SELECT {SHEET_COLUMNS} FROM sheets WHERE (?1 IS NULL OR status = ?1) \
+             ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(status)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?;
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM sheets WHERE (?1 IS NULL OR status = ?1)")
+                .bind(status)
+                .fetch_one(&self.read)
+                .await
+                .map_err(db)?;
+        let page = rows
+            .iter()
+            .map(summary_of)
+            .collect::<PortResult<Vec<_>>>()?;
+        Ok((page, total as u64))
+    }
+
+    async fn note_retry(&self, sheet_id: i64, error: &str) -> PortResult<()> {
+        sqlx::query(
+            "INSERT INTO sheet_retries (sheet_id, retries, last_error) VALUES (?1, 1, ?2) \
+             ON CONFLICT (sheet_id) DO UPDATE SET retries = sheet_retries.retries + 1, \
+             last_error = excluded.last_error",
+        )
+        .bind(sheet_id)
+        .bind(error)
+        .execute(&self.write)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn sheet_retries(&self, ids: &[i64]) -> PortResult<Vec<(i64, u32, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT sheet_id, retries, last_error FROM sheet_retries \
+             WHERE sheet_id IN (SELECT value FROM json_each(?1)) ORDER BY sheet_id",
+        )
+        .bind(
+            serde_json::to_string(ids)
+                .map_err(|e| eportal_ports::PortError::Invalid(e.to_string()))?,
+        )
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, n, e)| (id, u32::try_from(n).unwrap_or(u32::MAX), e))
+            .collect())
+    }
+
     async fn apply_sheet(
         &self,
         sheet_id: i64,

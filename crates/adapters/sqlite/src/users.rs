@@ -91,8 +91,8 @@ impl Users for SqliteStore {
 
     async fn set_password(&self, username: &str, password_hash: &str) -> PortResult<u64> {
         let v: Option<i64> = sqlx::query_scalar(
-            "UPDATE users SET password_hash = ?2, session_version = session_version + 1 \
-             WHERE username = ?1 RETURNING session_version",
+            "UPDATE users SET password_hash = ?2, session_version = session_version + 1, \
+             password_change_required = 0 WHERE username = ?1 RETURNING session_version",
         )
         .bind(username)
         .bind(password_hash)
@@ -101,6 +101,45 @@ impl Users for SqliteStore {
         .map_err(db)?;
         v.map(|v| v as u64)
             .ok_or_else(|| PortError::NotFound(format!("account {username}")))
+    }
+
+    async fn reset_password(&self, username: &str, password_hash: &str) -> PortResult<u64> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET password_hash = ?2, session_version = session_version + 1, \
+             password_change_required = 1 WHERE username = ?1 RETURNING session_version",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(db)?;
+        v.map(|v| v as u64)
+            .ok_or_else(|| PortError::NotFound(format!("account {username}")))
+    }
+
+    async fn password_change_required(&self, username: &str) -> PortResult<bool> {
+        let v: Option<bool> =
+            sqlx::query_scalar("SELECT password_change_required FROM users WHERE username = ?1")
+                .bind(username)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db)?;
+        Ok(v.unwrap_or(false))
+    }
+
+    async fn require_password_change(&self, usernames: &[String]) -> PortResult<()> {
+        if usernames.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE users SET password_change_required = 1 \
+             WHERE username IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(serde_json::to_string(usernames).map_err(|e| PortError::Invalid(e.to_string()))?)
+        .execute(&self.write)
+        .await
+        .map_err(db)?;
+        Ok(())
     }
 
     async fn setting_or_init(&self, key: &str, value: &str) -> PortResult<String> {

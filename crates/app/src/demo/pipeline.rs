@@ -95,6 +95,7 @@ fn principal(u: &University, staff_id: &str) -> Principal {
         display_name: s.name.clone(),
         roles: s.roles.clone(),
         session_version: 0,
+        password_change_required: false,
     }
 }
 
@@ -230,6 +231,7 @@ pub async fn approve_and_publish(
         display_name: "The Registrar (for Senate)".into(),
         roles: vec![Role::Senate],
         session_version: 0,
+        password_change_required: false,
     };
     let registrar = &registrar;
     let steps = stream::iter(sheets)

@@ -2,7 +2,8 @@
 //! id or `admin`) and password for a bearer token; `GET /api/v1/me` reads it back;
 //! `POST /api/v1/auth/logout` ends the account's sessions; `POST /api/v1/auth/password`
 //! changes the password (ending other sessions); `POST /api/v1/users/{username}/revoke-sessions`
-//! lets the registry administrator end someone's sessions.
+//! lets the registry administrator end someone's sessions, and
+//! `POST /api/v1/users/{username}/password` reset their password (to be changed at sign-in).
 //!
 //! An unknown user and a wrong password must never be told apart, not by the body, the
 //! status or the throttling; the service makes them take the same time too.
@@ -11,6 +12,7 @@ use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, Auth, ClientIp};
 use super::RouteTable;
 use crate::services::auth::Session;
+use crate::services::forced_password::Reset;
 use crate::services::{ServiceError, Services};
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
@@ -27,6 +29,11 @@ pub(super) fn routes(t: RouteTable) -> RouteTable {
             Method::POST,
             "/api/v1/users/{username}/revoke-sessions",
             revoke_sessions,
+        )
+        .route(
+            Method::POST,
+            "/api/v1/users/{username}/password",
+            reset_password,
         )
 }
 
@@ -58,6 +65,7 @@ struct Me {
     username: String,
     display_name: String,
     roles: Vec<Role>,
+    password_change_required: bool,
 }
 
 async fn me(Auth(who): Auth) -> Json<Me> {
@@ -65,6 +73,7 @@ async fn me(Auth(who): Auth) -> Json<Me> {
         username: who.username,
         display_name: who.display_name,
         roles: who.roles,
+        password_change_required: who.password_change_required,
     })
 }
 
@@ -110,4 +119,23 @@ async fn revoke_sessions(
         username: crate::services::auth::normalise_username(&username),
         session_version,
     }))
+}
+
+#[derive(Deserialize)]
+struct ResetRequest {
+    /// Absent: a temporary password is generated and returned once.
+    new_password: Option<String>,
+}
+
+/// The registry administrator sets someone's password; they must change it at next sign-in.
+async fn reset_password(
+    State(s): State<Services>,
+    Auth(who): Auth,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(body): ApiJson<ResetRequest>,
+) -> ApiResult<Json<Reset>> {
+    Ok(Json(
+        s.reset_password(&who, &username, body.new_password.as_deref())
+            .await?,
+    ))
 }

@@ -4,7 +4,9 @@
 //!
 //! A token is verified by its signature, then its session version is compared with the
 //! account's current one (`Services::session_current`: one cache read, the store only on a
-//! miss), so a signed-out or revoked token is refused on every route that takes [`Auth`].
+//! miss), so a signed-out or revoked token is refused on every route that takes [`Auth`];
+//! and a token signed while the account must change its password reaches only the routes
+//! [`crate::services::forced_password::ALLOWED`] names.
 
 use super::error::{ApiError, FieldError};
 use crate::services::{Principal, Services};
@@ -54,6 +56,13 @@ impl FromRequestParts<Services> for Auth {
         if !services.session_current(&principal).await {
             return Err(ApiError::unauthorized(
                 "this session has ended (signed out, password or roles changed, or ended by the registry); sign in again",
+            ));
+        }
+        if !crate::services::forced_password::may_use(&principal, parts.uri.path()) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "password-change-required",
+                crate::services::forced_password::CHANGE_FIRST,
             ));
         }
         Ok(Auth(principal))

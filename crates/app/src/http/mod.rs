@@ -17,6 +17,8 @@ pub mod extract;
 mod middleware;
 pub mod openapi;
 mod ops;
+mod registry;
+mod review;
 pub mod serve;
 mod sheets;
 mod students;
@@ -100,6 +102,8 @@ fn api_v1(limits: &Limits) -> RouteTable {
     let t = auth::routes(t);
     let t = students::routes(t);
     let t = sheets::routes(t, limits);
+    let t = review::routes(t);
+    let t = registry::routes(t);
     let t = courses::routes(t);
     teaching::routes(t)
 }

@@ -50,6 +50,11 @@ struct Claims {
     /// the account's version has moved on (sign-out, new password or roles, revocation).
     #[serde(default)]
     ver: u64,
+    /// Signed while the account had to change its password first: the token reaches only
+    /// `/api/v1/me`, the password change and sign-out. (Changing the password moves the
+    /// session version on, so such a token never outlives the flag.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pcr: bool,
 }
 
 /// A signed-in session handed to the client.
@@ -60,6 +65,9 @@ pub struct Session {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
+    /// The account must change its password before anything else (see
+    /// `services::forced_password`).
+    pub password_change_required: bool,
 }
 
 pub struct AuthService {
@@ -202,7 +210,14 @@ impl AuthService {
             .await?
             .ok_or(ServiceError::BadCredentials)?;
         let version = store.session_version(&user.username).await?.unwrap_or(0);
-        Ok(self.issue(&user.username, &user.display_name, &user.roles, version))
+        let forced = store.password_change_required(&user.username).await?;
+        Ok(self.issue_flagged(
+            &user.username,
+            &user.display_name,
+            &user.roles,
+            version,
+            forced,
+        ))
     }
 
     /// Signs a token for an account at its current session version.
@@ -213,6 +228,18 @@ impl AuthService {
         roles: &[Role],
         session_version: u64,
     ) -> Session {
+        self.issue_flagged(username, display_name, roles, session_version, false)
+    }
+
+    /// Signs a token, saying whether the account must change its password first.
+    pub fn issue_flagged(
+        &self,
+        username: &str,
+        display_name: &str,
+        roles: &[Role],
+        session_version: u64,
+        password_change_required: bool,
+    ) -> Session {
         let exp = now_secs() + self.ttl_secs;
         let claims = Claims {
             sub: username.to_string(),
@@ -220,6 +247,7 @@ impl AuthService {
             roles: roles.to_vec(),
             exp,
             ver: session_version,
+            pcr: password_change_required,
         };
         let body = B64.encode(serde_json::to_vec(&claims).expect("claims serialise"));
         let sig = B64.encode(self.sign(body.as_bytes()));
@@ -229,6 +257,7 @@ impl AuthService {
             username: username.to_string(),
             display_name: display_name.to_string(),
             roles: roles.to_vec(),
+            password_change_required,
         }
     }
 
@@ -265,6 +294,7 @@ impl AuthService {
             display_name: claims.name,
             roles: claims.roles,
             session_version: claims.ver,
+            password_change_required: claims.pcr,
         })
     }
 }

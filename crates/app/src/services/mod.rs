@@ -5,11 +5,14 @@
 pub mod auth;
 pub mod duties;
 mod faults;
+pub mod forced_password;
 pub mod import;
 pub mod isolate;
 pub mod people;
+pub mod registry;
 pub mod relay;
 pub mod results;
+pub mod review;
 pub mod scope;
 pub mod sessions;
 pub mod sheet_template;
@@ -60,6 +63,9 @@ pub struct Principal {
     pub roles: Vec<Role>,
     /// The account's session version the token was signed at (see `Services::session_current`).
     pub session_version: u64,
+    /// Signed in with a password the registry gave: until it is changed, only
+    /// [`forced_password::ALLOWED`] routes answer.
+    pub password_change_required: bool,
 }
 
 impl Principal {

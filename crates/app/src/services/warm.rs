@@ -56,6 +56,7 @@ impl Services {
             display_name: "cache warmer".into(),
             roles: vec![Role::Admin],
             session_version: 0,
+            password_change_required: false,
         };
         loop {
             tokio::select! {

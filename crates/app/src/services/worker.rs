@@ -104,6 +104,11 @@ impl Services {
                         Some(delay) => {
                             tracing::warn!(error = %why, delay_ms = delay.as_millis() as u64, "job failed; will retry");
                             self.metrics.jobs.with_label_values(&["retried"]).inc();
+                            let Job::ProcessSheet { sheet_id } = d.envelope.job;
+                            // Only for the registry's view: a failed note must not hold up the retry.
+                            if let Err(e) = self.ports.store.note_retry(sheet_id, &why).await {
+                                tracing::debug!(sheet_id, error = %e, "could not note the retry");
+                            }
                             queue.retry(d, delay, &why).await
                         }
                         None => self.give_up(d, &format!("gave up after {} attempts: {why}", d.attempt)).await,

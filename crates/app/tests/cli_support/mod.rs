@@ -221,3 +221,40 @@ pub async fn login(http: &reqwest::Client, base: &str, username: &str, password:
     assert_eq!(status, 200, "signing in as {username}: {body}");
     body["token"].as_str().expect("a token").to_string()
 }
+
+/// Signs in for the first time as an imported account: the registry's password must be
+/// changed first, so it is changed (to the same with "-own" added) and the token of the new
+/// session is returned.
+pub async fn first_sign_in(
+    http: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let res = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("the portal answers");
+    let body: serde_json::Value = res.json().await.expect("a JSON body");
+    assert_eq!(
+        body["password_change_required"], true,
+        "an imported account must change its password: {body}"
+    );
+    let token = body["token"].as_str().expect("a token");
+    let res = http
+        .post(format!("{base}/api/v1/auth/password"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({
+            "current_password": password,
+            "new_password": format!("{password}-own"),
+        }))
+        .send()
+        .await
+        .expect("the portal answers");
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.expect("a JSON body");
+    assert_eq!(status, 200, "changing the password of {username}: {body}");
+    body["token"].as_str().expect("a token").to_string()
+}

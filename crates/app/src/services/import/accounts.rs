@@ -2,7 +2,8 @@
 //! hash of it (hashed in parallel on the blocking pool, one hash per core at a time: a
 //! 10,000-student file must not take 10,000 × 50 ms on one thread, nor starve the async
 //! threads); a row without one refreshes the name and roles of an existing account and
-//! keeps its password, and creates no account.
+//! keeps its password, and creates no account. A newly created account must change its
+//! password at first sign-in (see [`crate::services::forced_password`]).
 //!
 //! Never log, print or return a password or a hash.
 
@@ -64,8 +65,19 @@ pub async fn write(store: &dyn RecordStore, people: Vec<Person>) -> PortResult<V
         .collect()
         .await;
     accounts.extend(hashed);
+    // A new account's password was chosen by the registry, not its holder: they must change
+    // it at first sign-in. An account that already existed keeps its flag as it was.
+    let mut new_accounts = Vec::new();
+    for a in &accounts {
+        if store.user(&a.username).await?.is_none() {
+            new_accounts.push(a.username.clone());
+        }
+    }
     for chunk in accounts.chunks(super::BATCH) {
         store.upsert_users(chunk).await?;
+    }
+    for chunk in new_accounts.chunks(super::BATCH) {
+        store.require_password_change(chunk).await?;
     }
     Ok(accounts.into_iter().map(|a| a.username).collect())
 }

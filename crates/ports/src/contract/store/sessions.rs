@@ -114,3 +114,57 @@ pub async fn staff_with_role_lists_the_holders(store: Arc<dyn RecordStore>) {
         .unwrap()
         .is_empty());
 }
+
+pub async fn password_change_flag_is_set_by_the_registry_and_cleared_by_the_holder(
+    store: Arc<dyn RecordStore>,
+) {
+    assert!(!store.password_change_required("L001").await.unwrap());
+    assert_not_found(
+        store.reset_password("L001", "$argon2id$x").await,
+        "a reset for no account",
+    );
+    let a = account("L001", "$argon2id$one", &[Role::Lecturer]);
+    let b = account("L002", "$argon2id$one", &[Role::Lecturer]);
+    store.upsert_users(&[a.clone(), b]).await.unwrap();
+    // A stored account is not flagged by being stored.
+    assert!(!store.password_change_required("L001").await.unwrap());
+
+    let v0 = store.session_version("L001").await.unwrap().unwrap();
+    store
+        .require_password_change(&["L001".into(), "NOBODY".into()])
+        .await
+        .unwrap();
+    assert!(store.password_change_required("L001").await.unwrap());
+    assert!(!store.password_change_required("L002").await.unwrap());
+    assert!(!store.password_change_required("NOBODY").await.unwrap());
+    assert_eq!(
+        store.session_version("L001").await.unwrap(),
+        Some(v0),
+        "flagging alone ends no session"
+    );
+    // Re-importing the unchanged account leaves the flag as it was.
+    store.upsert_users(&[a]).await.unwrap();
+    assert!(store.password_change_required("L001").await.unwrap());
+
+    // The holder's own password clears it and ends the sessions.
+    assert_eq!(
+        store.set_password("L001", "$argon2id$mine").await.unwrap(),
+        v0 + 1
+    );
+    assert!(!store.password_change_required("L001").await.unwrap());
+
+    // An administrator's reset sets it again, stores the hash and ends the sessions.
+    assert_eq!(
+        store
+            .reset_password("L001", "$argon2id$temp")
+            .await
+            .unwrap(),
+        v0 + 2
+    );
+    assert!(store.password_change_required("L001").await.unwrap());
+    assert_eq!(
+        store.user("L001").await.unwrap().unwrap().password_hash,
+        "$argon2id$temp"
+    );
+    assert!(!store.password_change_required("L002").await.unwrap());
+}

@@ -218,3 +218,78 @@ pub async fn fail_sheet_marks_it_failed(store: Arc<dyn RecordStore>) {
         "fail of an unknown sheet",
     );
 }
+
+pub async fn all_sheets_are_paged_newest_first_and_filtered(store: Arc<dyn RecordStore>) {
+    let uni = seed(store.as_ref()).await;
+    let (page, total) = store.all_sheets(None, 10, 0).await.unwrap();
+    assert!(page.is_empty());
+    assert_eq!(total, 0);
+    let mut ids = Vec::new();
+    for n in 1..=5 {
+        ids.push(submit(store.as_ref(), &uni.mth101, n).await.id);
+    }
+    store
+        .fail_sheet(ids[1], "gave up: blob missing")
+        .await
+        .unwrap();
+    store
+        .fail_sheet(ids[3], "gave up: parser died")
+        .await
+        .unwrap();
+
+    let (page, total) = store.all_sheets(None, 2, 0).await.unwrap();
+    assert_eq!(total, 5);
+    assert_eq!(
+        page.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [ids[4], ids[3]]
+    );
+    let (page, _) = store.all_sheets(None, 2, 4).await.unwrap();
+    assert_eq!(page.iter().map(|s| s.id).collect::<Vec<_>>(), [ids[0]]);
+
+    let (failed, total) = store
+        .all_sheets(Some(SheetStatus::Failed), 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(
+        failed
+            .iter()
+            .map(|s| (s.id, s.message.as_deref()))
+            .collect::<Vec<_>>(),
+        [
+            (ids[3], Some("gave up: parser died")),
+            (ids[1], Some("gave up: blob missing"))
+        ]
+    );
+    let (queued, total) = store
+        .all_sheets(Some(SheetStatus::Queued), 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(total, 3);
+    assert!(queued.iter().all(|s| s.status == SheetStatus::Queued));
+    let (none, total) = store
+        .all_sheets(Some(SheetStatus::Processed), 10, 0)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(total, 0);
+}
+
+pub async fn retries_are_counted_with_the_latest_error(store: Arc<dyn RecordStore>) {
+    let uni = seed(store.as_ref()).await;
+    let a = submit(store.as_ref(), &uni.mth101, 1).await.id;
+    let b = submit(store.as_ref(), &uni.mth101, 2).await.id;
+    assert!(store.sheet_retries(&[a, b]).await.unwrap().is_empty());
+    store.note_retry(a, "database unavailable").await.unwrap();
+    store.note_retry(a, "blob store unavailable").await.unwrap();
+    assert_eq!(
+        store.sheet_retries(&[a, b]).await.unwrap(),
+        [(a, 2, "blob store unavailable".to_string())]
+    );
+    store.note_retry(b, "database unavailable").await.unwrap();
+    assert_eq!(
+        store.sheet_retries(&[b]).await.unwrap(),
+        [(b, 1, "database unavailable".to_string())]
+    );
+    assert!(store.sheet_retries(&[]).await.unwrap().is_empty());
+}

@@ -1,0 +1,188 @@
+//! A reviewer's queue: the course results waiting for the person asking (an HOD's
+//! department's at the HOD step, a dean's faculty's at the dean step, senate's at the senate
+//! step and those approved and waiting to be published), each with what a reviewer reads
+//! before deciding: the number of students, the grade distribution under the institution's
+//! policy, the pass rate, and the lecturer's sheet history.
+//!
+//! Whether a result is in someone's queue is decided by the same checks as acting on it
+//! ([`super::scope`], [`super::duties`], the core's state machine): a result they may not act
+//! on is never listed, and one escalated past conflicted reviewers is in the next one's. This
+//! module must never hold a rule of its own about who may review what.
+
+use super::{Principal, ServiceError, ServiceResult, Services};
+use eportal_core::model::{CourseRecord, CourseTerm};
+use eportal_core::workflow::{self, Action, WorkflowState};
+use eportal_core::{GradingPolicy, Role};
+use eportal_ports::store::SheetSummary;
+use eportal_ports::SheetStatus;
+use serde::Serialize;
+
+/// The states a result waits in for a reviewer, in the order of the chain.
+const WAITING: [WorkflowState; 4] = [
+    WorkflowState::Submitted,
+    WorkflowState::HodApproved,
+    WorkflowState::FacultyApproved,
+    WorkflowState::SenateApproved,
+];
+
+/// How many students earned one grade.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GradeCount {
+    pub grade: String,
+    pub count: u32,
+}
+
+/// A lecturer allocated to the course in the term.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lecturer {
+    pub staff_id: String,
+    pub name: Option<String>,
+}
+
+/// The course's score sheets for the term, in short.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SheetHistory {
+    pub sheets: u32,
+    pub latest_status: Option<SheetStatus>,
+    pub latest_uploaded_at_ms: Option<i64>,
+}
+
+/// One course result waiting for the reviewer.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueItem {
+    pub term: CourseTerm,
+    pub course_title: String,
+    pub department_code: String,
+    pub lecturers: Vec<Lecturer>,
+    pub state: WorkflowState,
+    /// What the reviewer does next: `approve` or (senate, once approved) `publish`.
+    pub action: &'static str,
+    pub students: u32,
+    /// Every grade of the policy, best first, with how many students earned it.
+    pub distribution: Vec<GradeCount>,
+    pub passed: u32,
+    /// Passed ÷ students × 100, to one decimal place; `null` with no students.
+    pub pass_rate_percent: Option<f64>,
+    pub sheet_history: SheetHistory,
+    pub waiting_since_ms: i64,
+}
+
+/// The grade distribution and the number who passed, under `policy`.
+pub fn distribution(policy: &GradingPolicy, records: &[CourseRecord]) -> (Vec<GradeCount>, u32) {
+    let mut bands: Vec<_> = policy.bands.iter().collect();
+    bands.sort_by_key(|b| std::cmp::Reverse(b.min_total));
+    let mut counts: Vec<GradeCount> = bands
+        .iter()
+        .map(|b| GradeCount {
+            grade: b.grade.clone(),
+            count: 0,
+        })
+        .collect();
+    let mut passed = 0;
+    for r in records {
+        // Graded again from the total, so a result stored under an older policy is still
+        // counted in the bands a reviewer reads now.
+        let g = policy.grade(r.total);
+        if g.passed {
+            passed += 1;
+        }
+        if let Some(c) = counts.iter_mut().find(|c| c.grade == g.grade) {
+            c.count += 1;
+        }
+    }
+    (counts, passed)
+}
+
+fn pass_rate(passed: u32, students: u32) -> Option<f64> {
+    (students > 0).then(|| (f64::from(passed) * 1000.0 / f64::from(students)).round() / 10.0)
+}
+
+fn history(sheets: &[SheetSummary]) -> SheetHistory {
+    // The store lists a term's sheets newest first.
+    let latest = sheets.first();
+    SheetHistory {
+        sheets: u32::try_from(sheets.len()).unwrap_or(u32::MAX),
+        latest_status: latest.map(|s| s.status),
+        latest_uploaded_at_ms: latest.map(|s| s.uploaded_at_ms),
+    }
+}
+
+impl Services {
+    /// The course results `who` may act on now, oldest waiting first. Only HODs, deans and
+    /// senate have a queue.
+    pub async fn review_queue(&self, who: &Principal) -> ServiceResult<Vec<QueueItem>> {
+        if !(who.has(Role::Hod) || who.has(Role::Dean) || who.has(Role::Senate)) {
+            return Err(ServiceError::Forbidden(
+                "only HODs, deans and senate have a review queue".into(),
+            ));
+        }
+        let store = &self.ports.store;
+        let mut items = Vec::new();
+        for state in WAITING {
+            for current in store.course_results_in(state).await? {
+                let action = if state == WorkflowState::SenateApproved {
+                    Action::Publish
+                } else {
+                    Action::Approve
+                };
+                let term = current.term.clone();
+                let Some(course) = store.course(&term.course_code).await? else {
+                    continue;
+                };
+                let mut roles = self.roles_for(who, &term, &course).await?;
+                if roles.is_empty() {
+                    continue;
+                }
+                match self
+                    .check_duties(who, &term, &course, &current, &action, &mut roles)
+                    .await
+                {
+                    Ok(()) => {}
+                    // They had a hand in it: it is someone else's to review.
+                    Err(ServiceError::Forbidden(_)) => continue,
+                    Err(e) => return Err(e),
+                }
+                if workflow::next(state, &action, &roles).is_err() {
+                    continue;
+                }
+                let records = store.course_records(&term).await?;
+                let (distribution, passed) = distribution(&self.policy, &records);
+                let students = u32::try_from(records.len()).unwrap_or(u32::MAX);
+                let mut lecturers = Vec::new();
+                for staff_id in store.allocations(&term).await? {
+                    let name = store.staff(&staff_id).await?.map(|s| s.name);
+                    lecturers.push(Lecturer { staff_id, name });
+                }
+                items.push(QueueItem {
+                    course_title: course.title.clone(),
+                    department_code: course.department_code.clone(),
+                    lecturers,
+                    state,
+                    action: action.name(),
+                    students,
+                    distribution,
+                    passed,
+                    pass_rate_percent: pass_rate(passed, students),
+                    sheet_history: history(&store.sheets_for(&term).await?),
+                    waiting_since_ms: current.updated_at_ms,
+                    term,
+                });
+            }
+        }
+        items.sort_by_key(|i| i.waiting_since_ms);
+        Ok(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pass_rates_are_rounded_to_one_decimal() {
+        assert_eq!(pass_rate(2, 3), Some(66.7));
+        assert_eq!(pass_rate(1, 3), Some(33.3));
+        assert_eq!(pass_rate(3, 3), Some(100.0));
+        assert_eq!(pass_rate(0, 0), None);
+    }
+}
