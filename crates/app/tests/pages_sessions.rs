@@ -351,3 +351,53 @@ async fn an_idle_session_ends_and_a_used_one_is_renewed_until_its_absolute_end()
         Some("/login?next=/results&ended=1")
     );
 }
+
+#[tokio::test]
+async fn an_account_reset_by_the_registry_must_choose_a_password_before_any_other_page() {
+    let app = spawn_app().await;
+    let admin = app.login(ADMIN).await;
+    let temporary = "temporary-123";
+    let res = app
+        .post_json(
+            &format!(
+                "/api/v1/users/{}/password",
+                common::path_matric(STUDENTS[2])
+            ),
+            Some(&admin),
+            &json!({ "new_password": temporary }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Signing in with the registry's password leads to the password form, and every other
+    // page leads back there until a password of the student's own is chosen.
+    let mut b = Browser::new(&app.base);
+    let res = b.sign_in(STUDENTS[2], temporary).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let home = b.get("/").await;
+    assert_eq!(home.location(), Some("/account/password"));
+    for page in ["/results", "/account"] {
+        let res = b.get(page).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{page}");
+        assert_eq!(res.location(), Some("/account/password"), "{page}");
+    }
+    let form = b.get("/account/password").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+
+    let own = "a password of my own choosing";
+    let res = b
+        .post(
+            "/account/password",
+            &[
+                ("current_password", temporary),
+                ("new_password", own),
+                ("repeat_password", own),
+                ("csrf", &form.csrf()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let results = b.get("/results").await;
+    assert_eq!(results.status, StatusCode::OK, "{}", results.body);
+    assert_eq!(b.get("/").await.location(), Some("/results"));
+}

@@ -60,7 +60,9 @@ impl Default for PagesConfig {
 /// The page each person starts from, by role. Roles without pages of their own yet land
 /// on their account page.
 pub fn home_for(who: &Principal) -> &'static str {
-    if who.has(Role::Student) {
+    if who.password_change_required {
+        session::FORCED_CHANGE_PAGE
+    } else if who.has(Role::Student) {
         "/results"
     } else {
         "/account"

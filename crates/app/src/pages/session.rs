@@ -159,6 +159,15 @@ pub fn cookie_for(
     )
 }
 
+/// Where an account that must change its password is sent.
+pub const FORCED_CHANGE_PAGE: &str = "/account/password";
+
+/// The pages an account that must change its password may still open: the password form,
+/// sign-out, sign-in and the stylesheet.
+fn may_use_while_forced(path: &str) -> bool {
+    matches!(path, FORCED_CHANGE_PAGE | "/logout" | "/login") || path.starts_with("/assets/")
+}
+
 /// Reads the session cookie of every page request, and renews or clears it on the answer
 /// unless the handler set the cookie itself (sign-in, sign-out, new password).
 pub async fn layer(State(services): State<Services>, mut req: Request, next: Next) -> Response {
@@ -169,6 +178,11 @@ pub async fn layer(State(services): State<Services>, mut req: Request, next: Nex
         Some(Found::Standing(s, stale)) => {
             if stale {
                 renew = Some(cookie_for(&services, &headers, s.first, &s.token));
+            }
+            // The same rule as the API's: an account that must choose its own password
+            // (imported, or reset by the registry) uses no other page until it has.
+            if s.who.password_change_required && !may_use_while_forced(req.uri().path()) {
+                return Redirect::to(FORCED_CHANGE_PAGE).into_response();
             }
             req.extensions_mut().insert(s);
         }
