@@ -173,7 +173,7 @@ async fn a_student_changes_their_password_signs_out_and_signs_in_with_the_new_on
 
     // Still signed in after the change: sign out with the header's button.
     let sign_out = b.find("form[action=\"/logout\"] button").await;
-    b.click(&sign_out).await;
+    b.click_to_navigate(&sign_out).await;
     b.screenshot("signed-out").await;
     b.goto(&app.url("/results")).await;
     let url = b.current_url().await;

@@ -286,7 +286,38 @@ impl Browser {
                 "{form} button[type=\"submit\"], {form} input[type=\"submit\"], {form} button:not([type])"
             ))
             .await;
-        self.click(&submit).await;
+        self.click_to_navigate(&submit).await;
+    }
+
+    /// Clicks something that loads a new page (a submit button, a link) and waits until the
+    /// new page has loaded: the click itself returns before the navigation it starts is done.
+    pub async fn click_to_navigate(&self, e: &Element) {
+        // Mark this document, so the new one can be told from it.
+        self.eval("window.__eportalBeforeSubmit = true; return null")
+            .await;
+        self.click(e).await;
+        self.wait_for_new_document().await;
+    }
+
+    /// Waits (up to 20 s) until the marked document has been replaced by a fully loaded one.
+    async fn wait_for_new_document(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let loaded = self
+                .eval(
+                    "return window.__eportalBeforeSubmit === undefined \
+                     && document.readyState === 'complete'",
+                )
+                .await;
+            if loaded == Value::Bool(true) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the form's submission did not load a new page within 20 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Runs `script` in the page and returns what it returns.
