@@ -10,7 +10,7 @@ use common::university::{
     ADMIN, ARTS_DEAN, CSC201, DEAN, HOD, LECTURER, MTH201, MTH_HOD, OTHER_LECTURER, STUDENTS,
 };
 use common::{json, problem, spawn_app, TestApp};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 use std::io::{Read, Write};
 
@@ -25,26 +25,6 @@ async fn get_ok(app: &TestApp, token: &str, path: &str) -> Value {
     let (status, body) = json(app.get(path, Some(token)).await).await;
     assert_eq!(status, StatusCode::OK, "{path}: {body}");
     body
-}
-
-async fn upload_raw(app: &TestApp, token: &str, content_type: &str, bytes: Vec<u8>) -> i64 {
-    let res = app
-        .request(
-            Method::POST,
-            &format!(
-                "/api/v1/score-sheets?course={}&session=2024-2025&semester=first",
-                CSC201.0
-            ),
-            Some(token),
-        )
-        .header("content-type", content_type)
-        .body(bytes)
-        .send()
-        .await
-        .expect("the portal answers");
-    let (status, body) = json(res).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    body["id"].as_i64().unwrap()
 }
 
 /// The CA and exam of each student in the course result, as the reviewers see them.
@@ -260,7 +240,9 @@ async fn a_csv_template_filled_in_is_processed_with_those_scores() {
         let name_part = line.strip_suffix(",,").unwrap();
         filled.push_str(&format!("{name_part},{ca},{exam}\n"));
     }
-    let id = upload_raw(&app, &lecturer, "text/csv", filled.clone().into_bytes()).await;
+    let id = app
+        .upload_accepted(&lecturer, CSC201.0, "text/csv", filled.clone().into_bytes())
+        .await;
     let sheet = app.wait_processed(&lecturer, id).await;
     assert_eq!(sheet["status"], "processed", "{sheet}\n{filled}");
     assert_eq!(sheet["rows_accepted"], 3, "{sheet}");
@@ -321,7 +303,7 @@ async fn an_xlsx_template_filled_in_is_processed_with_those_scores() {
     }
     let filled = out.finish().unwrap().into_inner();
 
-    let id = upload_raw(&app, &lecturer, xlsx, filled).await;
+    let id = app.upload_accepted(&lecturer, CSC201.0, xlsx, filled).await;
     let sheet = app.wait_processed(&lecturer, id).await;
     assert_eq!(sheet["status"], "processed", "{sheet}");
     assert_eq!(sheet["rows_accepted"], 3, "{sheet}");

@@ -10,8 +10,8 @@ mod common;
 mod hostile;
 
 use common::university::{CSC201, LECTURER, STUDENTS};
-use common::{json, spawn_app, TestApp};
-use reqwest::{Method, StatusCode};
+use common::{json, spawn_app};
+use reqwest::StatusCode;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -31,26 +31,6 @@ fn peak_rss_mb() -> u64 {
 /// generators included). Without the limits and the child process, the huge-cell file alone
 /// took the portal past 1 GB.
 const PEAK_RSS_BOUND_MB: u64 = 150;
-
-async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, content_type: &str) -> i64 {
-    let res = app
-        .request(
-            Method::POST,
-            &format!(
-                "/api/v1/score-sheets?course={}&session=2024-2025&semester=first",
-                CSC201.0
-            ),
-            Some(token),
-        )
-        .header("content-type", content_type)
-        .body(bytes)
-        .send()
-        .await
-        .expect("the portal answers");
-    let (status, body) = json(res).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    body["id"].as_i64().expect("an id")
-}
 
 fn valid_sheet(exam_of_first: &str) -> Vec<u8> {
     hostile::valid_xlsx(&[
@@ -72,7 +52,9 @@ async fn every_hostile_sheet_is_rejected_with_a_reason_and_the_portal_stays_up()
         };
         let size = h.bytes.len();
         let started = std::time::Instant::now();
-        let id = upload(&app, &lecturer, h.bytes, kind).await;
+        let id = app
+            .upload_accepted(&lecturer, CSC201.0, kind, h.bytes)
+            .await;
         let sheet = app.wait_processed(&lecturer, id).await;
         println!(
             "{:<52} {:>9} bytes  {:>6} ms  {}",
@@ -94,7 +76,9 @@ async fn every_hostile_sheet_is_rejected_with_a_reason_and_the_portal_stays_up()
         assert_eq!(status, StatusCode::OK, "after {}", h.name);
     }
     // A valid workbook (its first exam score a formula with a saved value) is processed.
-    let id = upload(&app, &lecturer, valid_sheet("=40+5|45"), XLSX).await;
+    let id = app
+        .upload_accepted(&lecturer, CSC201.0, XLSX, valid_sheet("=40+5|45"))
+        .await;
     let sheet = app.wait_processed(&lecturer, id).await;
     assert_eq!(sheet["status"], "processed", "{sheet}");
     assert_eq!(sheet["rows_accepted"], 3, "{sheet}");

@@ -7,32 +7,12 @@ mod common;
 mod hostile;
 
 use common::university::{CSC201, LECTURER, STUDENTS};
-use common::{json, spawn_app_with, TestApp};
-use reqwest::{Method, StatusCode};
+use common::{json, spawn_app_with};
+use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>) -> i64 {
-    let res = app
-        .request(
-            Method::POST,
-            &format!(
-                "/api/v1/score-sheets?course={}&session=2024-2025&semester=first",
-                CSC201.0
-            ),
-            Some(token),
-        )
-        .header("content-type", XLSX)
-        .body(bytes)
-        .send()
-        .await
-        .expect("the portal answers");
-    let (status, body) = json(res).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    body["id"].as_i64().expect("an id")
-}
 
 fn valid_sheet() -> Vec<u8> {
     hostile::valid_xlsx(&[
@@ -59,7 +39,9 @@ async fn read_with(reader: PathBuf, adjust: impl FnOnce(&mut eportal::Config)) -
     })
     .await;
     let lecturer = app.login(LECTURER).await;
-    let id = upload(&app, &lecturer, valid_sheet()).await;
+    let id = app
+        .upload_accepted(&lecturer, CSC201.0, XLSX, valid_sheet())
+        .await;
     let sheet = app.wait_processed(&lecturer, id).await;
     // The worker survived its reader's death: the portal answers and the job is final.
     let (status, _) = json(app.get("/healthz", None).await).await;
@@ -135,7 +117,9 @@ async fn a_reader_that_cannot_start_fails_the_sheet_after_bounded_retries() {
     })
     .await;
     let lecturer = app.login(LECTURER).await;
-    let id = upload(&app, &lecturer, valid_sheet()).await;
+    let id = app
+        .upload_accepted(&lecturer, CSC201.0, XLSX, valid_sheet())
+        .await;
     let sheet = app.wait_processed(&lecturer, id).await;
     assert_eq!(sheet["status"], "failed", "{sheet}");
     let message = sheet["message"].as_str().unwrap_or_default();

@@ -133,18 +133,44 @@ impl TestApp {
 
     /// Uploads `csv` as the raw body; returns the status and the JSON answer.
     pub async fn upload_csv(&self, token: &str, course: &str, csv: &str) -> (StatusCode, Value) {
+        self.upload_bytes(token, course, "text/csv", csv.as_bytes().to_vec())
+            .await
+    }
+
+    /// Uploads `bytes` as the raw body with `content_type`, for `course` in the first
+    /// semester of 2024-2025; returns the status and the JSON answer.
+    pub async fn upload_bytes(
+        &self,
+        token: &str,
+        course: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let res = self
             .request(
                 Method::POST,
                 &format!("/api/v1/score-sheets?course={course}&session=2024-2025&semester=first"),
                 Some(token),
             )
-            .header("content-type", "text/csv")
-            .body(csv.to_string())
+            .header("content-type", content_type)
+            .body(bytes)
             .send()
             .await
             .expect("the portal answers");
         json(res).await
+    }
+
+    /// Like [`TestApp::upload_bytes`], asserting the upload is accepted (`202`); its sheet id.
+    pub async fn upload_accepted(
+        &self,
+        token: &str,
+        course: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> i64 {
+        let (status, body) = self.upload_bytes(token, course, content_type, bytes).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        body["id"].as_i64().expect("an id")
     }
 
     /// Polls a sheet until it is no longer queued (workers run in this process).
