@@ -95,31 +95,11 @@ impl Users for PgStore {
     }
 
     async fn set_password(&self, username: &str, password_hash: &str) -> PortResult<u64> {
-        let v: Option<i64> = sqlx::query_scalar(
-            "UPDATE users SET password_hash = $2, session_version = session_version + 1, \
-             password_change_required = FALSE WHERE username = $1 RETURNING session_version",
-        )
-        .bind(username)
-        .bind(password_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        v.map(|v| v as u64)
-            .ok_or_else(|| PortError::NotFound(format!("account {username}")))
+        self.store_password(username, password_hash, false).await
     }
 
     async fn reset_password(&self, username: &str, password_hash: &str) -> PortResult<u64> {
-        let v: Option<i64> = sqlx::query_scalar(
-            "UPDATE users SET password_hash = $2, session_version = session_version + 1, \
-             password_change_required = TRUE WHERE username = $1 RETURNING session_version",
-        )
-        .bind(username)
-        .bind(password_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        v.map(|v| v as u64)
-            .ok_or_else(|| PortError::NotFound(format!("account {username}")))
+        self.store_password(username, password_hash, true).await
     }
 
     async fn password_change_required(&self, username: &str) -> PortResult<bool> {
@@ -160,5 +140,30 @@ impl Users for PgStore {
             .fetch_one(&self.pool)
             .await
             .map_err(db)
+    }
+}
+
+impl PgStore {
+    /// A new password hash for `username`, ending its sessions, with the "must change the
+    /// password" flag set (a reset by the registry) or cleared (the holder's own choice), in
+    /// one statement: returns the new session version.
+    async fn store_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        change_required: bool,
+    ) -> PortResult<u64> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "UPDATE users SET password_hash = $2, session_version = session_version + 1, \
+             password_change_required = $3 WHERE username = $1 RETURNING session_version",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(change_required)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        v.map(|v| v as u64)
+            .ok_or_else(|| PortError::NotFound(format!("account {username}")))
     }
 }
