@@ -130,8 +130,8 @@ async fn sign_in_returns_to_the_page_asked_for_but_never_to_another_site() {
         .set_cookie("eportal_session")
         .unwrap()
         .contains("; Secure"));
-    // A lecturer has no results page: their home is the account page.
-    assert_eq!(other.get("/").await.location(), Some("/account"));
+    // A lecturer's home is their courses.
+    assert_eq!(other.get("/").await.location(), Some("/courses"));
 }
 
 #[tokio::test]

@@ -25,7 +25,6 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use eportal_core::Role;
 use serde::{Deserialize, Serialize};
 
 pub use errors::{browser_not_found, browser_wrong_method};
@@ -57,15 +56,17 @@ impl Default for PagesConfig {
     }
 }
 
-/// The page each person starts from, by role. Roles without pages of their own yet land
-/// on their account page.
+/// The page each person starts from: the first of their pages in the header's menu (a
+/// student's results, a lecturer's courses, a reviewer's queue, the registry), or the
+/// password form while they must choose a password.
 pub fn home_for(who: &Principal) -> &'static str {
     if who.password_change_required {
         session::FORCED_CHANGE_PAGE
-    } else if who.has(Role::Student) {
-        "/results"
     } else {
-        "/account"
+        view::links_for(who)
+            .first()
+            .map(|l| l.href)
+            .unwrap_or("/account")
     }
 }
 

@@ -3,9 +3,11 @@
 
 use super::errors::PageError;
 use super::session::PageSession;
+use crate::services::Principal;
 use askama::Template;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use eportal_core::Role;
 
 /// The layout's data; every page template has one as `layout`.
 pub struct Layout {
@@ -15,6 +17,36 @@ pub struct Layout {
     /// The CSRF token of the sign-out form (and of the page's own forms).
     pub csrf: String,
     pub title: String,
+    /// The signed-in person's pages, by role, for the header's menu.
+    pub links: Vec<NavLink>,
+}
+
+/// One entry of the header's menu.
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+}
+
+/// The pages a person's roles open, in the order the menu shows them.
+pub fn links_for(who: &Principal) -> Vec<NavLink> {
+    let mut links = Vec::new();
+    let mut add = |on: bool, href, label| {
+        if on {
+            links.push(NavLink { href, label });
+        }
+    };
+    add(who.has(Role::Student), "/results", "Results");
+    add(who.has(Role::Lecturer), "/courses", "My courses");
+    add(
+        [Role::Hod, Role::Dean, Role::Senate]
+            .iter()
+            .any(|r| who.has(*r)),
+        "/review",
+        "Review",
+    );
+    add(who.has(Role::Admin), "/registry", "Registry");
+    add(true, "/account", "Account");
+    links
 }
 
 impl Layout {
@@ -24,6 +56,7 @@ impl Layout {
             who: None,
             csrf: String::new(),
             title: title.into(),
+            links: Vec::new(),
         }
     }
 
@@ -31,6 +64,7 @@ impl Layout {
         Layout {
             who: Some(session.who.display_name.clone()),
             csrf: session.csrf.clone(),
+            links: links_for(&session.who),
             ..Layout::anonymous(title)
         }
     }
