@@ -1,6 +1,8 @@
 //! The registry's views of the pipeline: every score sheet with its course, term, uploader,
 //! status and the state of its processing job, and the dead-lettered jobs with the reasons
-//! they were given up on. For the registry administrator and senate only.
+//! they were given up on. For the registry administrator and senate only; the registry
+//! administrator's own pages (imports, password resets and these views, under `/registry`)
+//! are the administrator's alone ([`Services::registry_desk`]).
 //!
 //! A job's state is read from its sheet (a sheet stays `queued` until its job is settled,
 //! and is marked `failed` with the reason when the job is dead-lettered), the retries the
@@ -100,7 +102,53 @@ pub struct SheetsPage {
     pub queue: Option<QueueStats>,
 }
 
+/// The registry's overview: how many sheets are in each status, and the queue's totals.
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    /// Every status, in the order of [`STATUSES`], with its number of sheets.
+    pub sheets: Vec<(SheetStatus, u64)>,
+    /// The job queue now; `None` when the queue cannot be reached.
+    pub queue: Option<QueueStats>,
+}
+
+/// The statuses of a sheet, in the order a sheet meets them.
+pub const STATUSES: [SheetStatus; 5] = [
+    SheetStatus::Queued,
+    SheetStatus::Processed,
+    SheetStatus::Rejected,
+    SheetStatus::Superseded,
+    SheetStatus::Failed,
+];
+
 impl Services {
+    /// Whether `who` may use the registry administrator's desk: the `/registry` pages that
+    /// import the university's records, reset passwords and watch the pipeline. They are the
+    /// administrator's alone (senate reads every sheet and job through the API).
+    pub fn registry_desk(who: &Principal) -> ServiceResult<()> {
+        if who.has(Role::Admin) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(
+                "these pages are the registry administrator's; your account does not hold that role".into(),
+            ))
+        }
+    }
+
+    /// How many sheets are in each status (the failed ones are the dead letters), and the
+    /// queue's totals: the first page of the registry administrator's desk.
+    pub async fn registry_overview(&self, who: &Principal) -> ServiceResult<Overview> {
+        Self::registry_desk(who)?;
+        let mut sheets = Vec::with_capacity(STATUSES.len());
+        for status in STATUSES {
+            let (_, total) = self.ports.store.all_sheets(Some(status), 0, 0).await?;
+            sheets.push((status, total));
+        }
+        Ok(Overview {
+            sheets,
+            queue: self.queue_stats().await,
+        })
+    }
+
     fn registry_only(who: &Principal) -> ServiceResult<()> {
         if who.has(Role::Admin) || who.has(Role::Senate) {
             Ok(())

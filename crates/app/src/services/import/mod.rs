@@ -14,7 +14,8 @@ pub mod rows;
 mod settings;
 pub mod table;
 
-use super::Services;
+use super::{Principal, ServiceError, ServiceResult, Services};
+use eportal_core::Role;
 use eportal_ports::{PortError, RecordStore};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -212,6 +213,49 @@ impl Services {
     ) -> Result<ImportReport, ImportError> {
         let report = import(self.ports.store.as_ref(), kind, bytes).await?;
         self.forget_sessions(&report.usernames).await;
+        Ok(report)
+    }
+
+    /// Imports a file sent by `who`, who must be the registry administrator (the pages'
+    /// import; [`Services::import`] is the command line's, run by the operator on the
+    /// server). A file that cannot be used at all is `Invalid` with the reason, and nothing
+    /// of it is written.
+    ///
+    /// Once begun, the import runs to its end in a task of its own even if the person who
+    /// sent it goes away: a dropped request must not leave half a file written.
+    pub async fn import_as(
+        &self,
+        who: &Principal,
+        kind: ImportKind,
+        bytes: Vec<u8>,
+    ) -> ServiceResult<ImportReport> {
+        if !who.has(Role::Admin) {
+            return Err(ServiceError::Forbidden(
+                "only the registry administrator may import the university's records".into(),
+            ));
+        }
+        let services = self.clone();
+        let report = tokio::spawn(async move { services.import(kind, &bytes).await })
+            .await
+            .map_err(|e| anyhow::anyhow!("the import task ended early: {e}"))?
+            .map_err(|e| match e {
+                ImportError::File(m) => ServiceError::Invalid(m),
+                e @ ImportError::Store(PortError::Unavailable { .. }) => {
+                    ServiceError::Unavailable(e.to_string())
+                }
+                // The rows were checked before writing: a refused write is ours, not the file's.
+                ImportError::Store(e) => ServiceError::Internal(
+                    anyhow::Error::new(e).context("the store refused an import's write"),
+                ),
+            })?;
+        tracing::info!(
+            %kind,
+            imported = report.imported,
+            accounts = report.accounts,
+            rejected = report.rejected.len(),
+            by = %who.username,
+            "import by the registry administrator"
+        );
         Ok(report)
     }
 }
