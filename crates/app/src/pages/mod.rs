@@ -15,6 +15,7 @@ pub mod errors;
 mod headers;
 mod login;
 pub mod problems;
+mod registry;
 mod results;
 pub mod session;
 mod view;
@@ -85,6 +86,7 @@ pub fn routes(services: Services) -> Router<Services> {
     let t = login::routes(t);
     let t = account::routes(t);
     let t = results::routes(t);
+    let t = registry::routes(t, &services.config.limits);
     t.layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(from_fn_with_state(services, session::layer))
         .merge(assets::routes())

@@ -158,3 +158,30 @@ impl Browser {
         self.cookies.get("eportal_session").map(String::as_str)
     }
 }
+
+impl Browser {
+    /// Sends a multipart form (a file upload) as a browser does: the text `fields` in order,
+    /// then the file `(field, file name, bytes)`.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, Vec<u8>),
+    ) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        let (name, file_name, bytes) = file;
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str("text/csv")
+            .expect("a valid content type");
+        form = form.part(name.to_string(), part);
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .multipart(form);
+        self.send(req).await
+    }
+}
