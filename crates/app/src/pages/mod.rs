@@ -16,6 +16,7 @@ mod headers;
 mod login;
 pub mod problems;
 mod results;
+mod review;
 pub mod session;
 mod view;
 
@@ -85,6 +86,7 @@ pub fn routes(services: Services) -> Router<Services> {
     let t = login::routes(t);
     let t = account::routes(t);
     let t = results::routes(t);
+    let t = review::routes(t);
     t.layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(from_fn_with_state(services, session::layer))
         .merge(assets::routes())
