@@ -17,6 +17,7 @@ mod login;
 pub mod problems;
 mod registry;
 mod results;
+mod review;
 pub mod session;
 mod view;
 
@@ -87,6 +88,7 @@ pub fn routes(services: Services) -> Router<Services> {
     let t = account::routes(t);
     let t = results::routes(t);
     let t = registry::routes(t, &services.config.limits);
+    let t = review::routes(t);
     t.layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(from_fn_with_state(services, session::layer))
         .merge(assets::routes())

@@ -2,13 +2,16 @@
 //! department's at the HOD step, a dean's faculty's at the dean step, senate's at the senate
 //! step and those approved and waiting to be published), each with what a reviewer reads
 //! before deciding: the number of students, the grade distribution under the institution's
-//! policy, the pass rate, and the lecturer's sheet history.
+//! policy, the pass rate, and the lecturer's sheet history; and one result as its reviewer
+//! reads it before deciding ([`Services::review_item`]), with the steps they may take on it.
 //!
 //! Whether a result is in someone's queue is decided by the same checks as acting on it
 //! ([`super::scope`], [`super::duties`], the core's state machine): a result they may not act
 //! on is never listed, and one escalated past conflicted reviewers is in the next one's. This
 //! module must never hold a rule of its own about who may review what.
 
+use super::teaching::SheetEntry;
+use super::workflow::CourseResultDetail;
 use super::{Principal, ServiceError, ServiceResult, Services};
 use eportal_core::model::{CourseRecord, CourseTerm};
 use eportal_core::workflow::{self, Action, WorkflowState};
@@ -148,11 +151,7 @@ impl Services {
                 let records = store.course_records(&term).await?;
                 let (distribution, passed) = distribution(&self.policy, &records);
                 let students = u32::try_from(records.len()).unwrap_or(u32::MAX);
-                let mut lecturers = Vec::new();
-                for staff_id in store.allocations(&term).await? {
-                    let name = store.staff(&staff_id).await?.map(|s| s.name);
-                    lecturers.push(Lecturer { staff_id, name });
-                }
+                let lecturers = self.lecturers(&term).await?;
                 items.push(QueueItem {
                     course_title: course.title.clone(),
                     department_code: course.department_code.clone(),
@@ -172,6 +171,108 @@ impl Services {
         items.sort_by_key(|i| i.waiting_since_ms);
         Ok(items)
     }
+
+    async fn lecturers(&self, term: &CourseTerm) -> ServiceResult<Vec<Lecturer>> {
+        let store = &self.ports.store;
+        let mut lecturers = Vec::new();
+        for staff_id in store.allocations(term).await? {
+            let name = store.staff(&staff_id).await?.map(|s| s.name);
+            lecturers.push(Lecturer { staff_id, name });
+        }
+        Ok(lecturers)
+    }
+
+    /// One course result as a reviewer reads it before deciding, whether or not it is
+    /// waiting for them: its state and records, the numbers of the queue, every score sheet
+    /// of the term, and the steps `who` may take on it now, found by the same checks as
+    /// taking them ([`Services::course_action`]). Only its reviewers (the HOD of its
+    /// department, the dean of its faculty, senate, the registry) may read it here.
+    pub async fn review_item(
+        &self,
+        who: &Principal,
+        term: &CourseTerm,
+    ) -> ServiceResult<ReviewItem> {
+        // The course result's own checks first: 404 for an unknown course or term, 403 for
+        // someone with no part in it.
+        let detail = self.course_result_detail(who, term).await?;
+        let store = &self.ports.store;
+        let course = store.course(&term.course_code).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!("course {} does not exist", term.course_code))
+        })?;
+        if self
+            .review_roles_in(who, &course.department_code)
+            .await?
+            .is_empty()
+        {
+            return Err(ServiceError::Forbidden(format!(
+                "only the HOD of its department, the dean of its faculty, senate and the registry review {}; its lecturer follows it from their courses",
+                course.code
+            )));
+        }
+        let roles = self.roles_for(who, term, &course).await?;
+        let mut actions = Vec::new();
+        let mut held_back = None;
+        // Any reason will do here: whether a return needs one is asked when it is sent.
+        let candidates = [
+            Action::Approve,
+            Action::Return {
+                reason: "reason".into(),
+            },
+            Action::Publish,
+        ];
+        for action in candidates {
+            let mut roles = roles.clone();
+            match self
+                .check_duties(who, term, &course, &detail.state, &action, &mut roles)
+                .await
+            {
+                Ok(()) => {}
+                Err(ServiceError::Forbidden(m)) => {
+                    held_back.get_or_insert(m);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            if workflow::next(detail.state.state, &action, &roles).is_ok() {
+                actions.push(action.name());
+            }
+        }
+        let (distribution, passed) = distribution(&self.policy, &detail.records);
+        let students = u32::try_from(detail.records.len()).unwrap_or(u32::MAX);
+        Ok(ReviewItem {
+            course_title: course.title.clone(),
+            department_code: course.department_code.clone(),
+            lecturers: self.lecturers(term).await?,
+            students,
+            distribution,
+            passed,
+            pass_rate_percent: pass_rate(passed, students),
+            sheets: self.sheet_history(who, term).await?,
+            actions,
+            held_back,
+            detail,
+        })
+    }
+}
+
+/// A course result as [`Services::review_item`] shows it to a reviewer.
+#[derive(Debug, Clone)]
+pub struct ReviewItem {
+    pub course_title: String,
+    pub department_code: String,
+    pub lecturers: Vec<Lecturer>,
+    pub detail: CourseResultDetail,
+    pub students: u32,
+    /// Every grade of the policy, best first, with how many students earned it.
+    pub distribution: Vec<GradeCount>,
+    pub passed: u32,
+    pub pass_rate_percent: Option<f64>,
+    /// Every score sheet of the term, newest first.
+    pub sheets: Vec<SheetEntry>,
+    /// What `who` may do now: `approve`, `return`, `publish` (none when it is not their step).
+    pub actions: Vec<&'static str>,
+    /// Why separation of duties keeps `who` from acting on it, and who can instead.
+    pub held_back: Option<String>,
 }
 
 #[cfg(test)]
