@@ -50,7 +50,7 @@ async fn import(b: &mut Browser, csrf: Option<&str>, kind: &str, name: &str, csv
     b.post_multipart(
         "/registry/imports",
         &fields,
-        ("file", name, csv.as_bytes().to_vec()),
+        ("file", name, "text/csv", csv.as_bytes().to_vec()),
     )
     .await
 }

@@ -1,4 +1,4 @@
-//! Admission control of the API, so overload gives fast, honest refusals instead of a crash
+//! Admission control of the API and the pages, so overload gives fast, honest refusals instead of a crash
 //! or a hang: a global limit on requests in flight (load shedding: `503` + `Retry-After`),
 //! a per-client rate limit over the shared cache (`429` + `Retry-After`), and a deadline on
 //! every request (`503`). Every refusal is counted in `eportal_http_refused_total`.
@@ -81,21 +81,45 @@ fn seconds_left_in_window() -> u64 {
 /// the signed-in account when the request carries a valid token (so a campus behind one NAT
 /// address is not one client), otherwise the peer address.
 pub async fn rate_limit(State(a): State<Admission>, mut req: Request, next: Next) -> Response {
-    let limit = a.services.config.limits.rate_limit_per_minute;
-    if limit == 0 {
+    let principal = bearer(req.headers()).and_then(|t| a.services.auth.verify(t));
+    let client = client_id(principal.as_ref().map(|p| p.username.as_str()), &req);
+    if let Some(p) = principal {
+        // Saves the handler verifying the same token again.
+        req.extensions_mut().insert(p);
+    }
+    limit(&a, &client, req, next).await
+}
+
+/// The same limit for the pages, whose signed-in client is the account in the session
+/// cookie: one person's pages and API calls share one allowance. (The session layer inside
+/// still checks the cookie in full; a token is enough here to tell clients apart.) The
+/// stylesheet and the icon are not counted: they cost nothing to serve, are cached by the
+/// browser, and would only use up the allowance of a campus signing in from one address.
+pub async fn page_rate_limit(State(a): State<Admission>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path.starts_with("/assets/") || path == "/favicon.ico" {
         return next.run(req).await;
     }
-    let principal = bearer(req.headers()).and_then(|t| a.services.auth.verify(t));
-    let client = match &principal {
-        Some(p) => format!("user:{}", p.username),
+    let principal = crate::pages::session::sealed_token(&a.services, req.headers())
+        .and_then(|t| a.services.auth.verify(t));
+    let client = client_id(principal.as_ref().map(|p| p.username.as_str()), &req);
+    limit(&a, &client, req, next).await
+}
+
+fn client_id(username: Option<&str>, req: &Request) -> String {
+    match username {
+        Some(u) => format!("user:{u}"),
         None => match req.extensions().get::<ConnectInfo<SocketAddr>>() {
             Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
             None => "ip:unknown".to_string(),
         },
-    };
-    if let Some(p) = principal {
-        // Saves the handler verifying the same token again.
-        req.extensions_mut().insert(p);
+    }
+}
+
+async fn limit(a: &Admission, client: &str, req: Request, next: Next) -> Response {
+    let limit = a.services.config.limits.rate_limit_per_minute;
+    if limit == 0 {
+        return next.run(req).await;
     }
     match a
         .services

@@ -168,11 +168,14 @@ pub fn router(services: Services) -> Router {
     // Outermost first: the client's own rate limit (so a flooding client is refused by its
     // own limit and cannot take the slots others need), then its body is read under a
     // deadline, and only then does the request take an in-flight slot and its deadline.
-    // Pages share the in-flight slots and the deadline with the API (not its per-client rate
-    // limit: a page carries no bearer token, and by address a campus behind NAT is one client).
+    // Pages share the in-flight slots, the deadline and each client's allowance with the API;
+    // a signed-in page's client is the account in its session cookie (so a campus behind one
+    // NAT address is not one client), anyone else's their address, as for the API. Their
+    // refusals are shown as HTML error pages.
     let pages = crate::pages::routes(services.clone())
         .layer(from_fn_with_state(gate.clone(), admission::deadline))
         .layer(from_fn_with_state(gate.clone(), admission::in_flight))
+        .layer(from_fn_with_state(gate.clone(), admission::page_rate_limit))
         .layer(from_fn(crate::pages::problems::layer));
     let api = api
         .router

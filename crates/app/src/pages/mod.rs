@@ -95,9 +95,51 @@ pub fn routes(services: Services) -> Router<Services> {
         .layer(axum::middleware::from_fn(headers::layer))
 }
 
+/// Every (method, path) the pages answer, in axum's path syntax, assets included: the list
+/// the access-control matrix (`tests/access_matrix.rs`) walks, row by row. A unit test below
+/// fails when a page module routes an address this list does not name; the matrix fails when
+/// a listed address is not served as its row expects.
+pub const PAGE_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/account"),
+    ("GET", "/account/password"),
+    ("POST", "/account/password"),
+    ("GET", "/results"),
+    ("GET", "/courses"),
+    ("GET", "/courses/{course}/{session}/{semester}"),
+    ("GET", "/courses/{course}/{session}/{semester}/template.csv"),
+    (
+        "GET",
+        "/courses/{course}/{session}/{semester}/template.xlsx",
+    ),
+    ("POST", "/courses/{course}/{session}/{semester}/sheets"),
+    ("POST", "/courses/{course}/{session}/{semester}/submit"),
+    ("GET", "/sheets/{id}"),
+    ("GET", "/review"),
+    ("GET", "/review/{course}/{session}/{semester}"),
+    ("POST", "/review/{course}/{session}/{semester}/approve"),
+    ("POST", "/review/{course}/{session}/{semester}/return"),
+    ("POST", "/review/{course}/{session}/{semester}/publish"),
+    ("GET", "/registry"),
+    ("GET", "/registry/imports"),
+    ("POST", "/registry/imports"),
+    ("GET", "/registry/users"),
+    ("POST", "/registry/users/password"),
+    ("GET", "/registry/sheets"),
+    ("GET", "/registry/dead-letters"),
+    ("GET", "/favicon.ico"),
+    ("GET", "/assets/{file}"),
+];
+
 #[cfg(test)]
 mod tests {
+    use super::PAGE_ROUTES;
     use crate::Config;
+    use std::collections::BTreeSet;
+    use std::path::Path;
 
     #[test]
     fn page_sessions_of_no_length_are_refused_at_start() {
@@ -112,5 +154,127 @@ mod tests {
             let e = c.validate().unwrap_err().to_string();
             assert!(e.contains("EPORTAL_PAGES__SESSION_IDLE_SECS"), "{e}");
         }
+    }
+
+    /// `/a/{x}/b` → `/a/{}/b`: paths compared whatever their parameters are called.
+    fn shape(path: &str) -> String {
+        path.split('/')
+            .map(|seg| if seg.starts_with('{') { "{}" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// The text of the call starting at `text[0]` (an opening parenthesis), up to its match.
+    fn call_args(text: &str) -> Option<&str> {
+        let mut depth = 0;
+        for (i, c) in text.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(&text[1..i]);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The (method, path) pairs routed by `.route(…)` calls in one source file. The path is
+    /// a string literal, a `const` of the same file, or one of the assets' hashed addresses;
+    /// the methods are the `get(…)`, `post(…)`, … method routers of the call.
+    fn routes_in(file: &Path, source: &str, out: &mut BTreeSet<(String, String)>) {
+        let consts: Vec<(String, String)> = source
+            .lines()
+            .filter_map(|l| {
+                let rest = l.trim().strip_prefix("const ")?;
+                let (name, value) = rest.split_once(": &str = \"")?;
+                Some((
+                    name.trim().to_string(),
+                    value.split('"').next()?.to_string(),
+                ))
+            })
+            .collect();
+        for (at, _) in source.match_indices(".route(") {
+            let args = call_args(&source[at + ".route".len()..])
+                .unwrap_or_else(|| panic!("{}: an unclosed .route( call", file.display()));
+            let (path_expr, rest) = args.split_once(',').unwrap_or_else(|| {
+                panic!("{}: .route({args}) has no method router", file.display())
+            });
+            let path_expr = path_expr.trim();
+            let path = if let Some(lit) = path_expr.strip_prefix('"') {
+                lit.trim_end_matches('"').to_string()
+            } else if path_expr == "css_href()" || path_expr == "icon_href()" {
+                "/assets/{file}".to_string()
+            } else if let Some((_, v)) = consts.iter().find(|(n, _)| n == path_expr) {
+                v.clone()
+            } else {
+                panic!(
+                    "{}: cannot read the path of .route({path_expr}, …): write it as a string literal or a const of the same file",
+                    file.display()
+                )
+            };
+            let mut found = false;
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let call = format!("{method}(");
+                let routed = rest.match_indices(&call).any(|(i, _)| {
+                    let before = rest[..i].chars().next_back();
+                    before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+                });
+                if routed {
+                    out.insert((method.to_uppercase(), shape(&path)));
+                    found = true;
+                }
+            }
+            assert!(
+                found,
+                "{}: no get(…)/post(…) method router in .route({args})",
+                file.display()
+            );
+        }
+    }
+
+    fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("the pages' sources") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Completeness of [`PAGE_ROUTES`] (which the access-control matrix walks): every
+    /// address a page module routes is listed. Axum cannot list a router's routes, so this
+    /// reads the pages' sources for their `.route(…)` calls; the matrix checks the other
+    /// way (every listed address answers as its row expects).
+    #[test]
+    fn every_routed_page_is_in_the_access_matrix_list() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/pages");
+        let mut files = Vec::new();
+        sources(&dir, &mut files);
+        let mut routed = BTreeSet::new();
+        for f in &files {
+            let text = std::fs::read_to_string(f).expect("a readable source file");
+            // This file's tests mention `.route(` in their own text; the routes are above.
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            routes_in(f, text, &mut routed);
+        }
+        assert!(
+            routed.contains(&("GET".to_string(), "/results".to_string())),
+            "the scan finds the routes: {routed:?}"
+        );
+        let listed: BTreeSet<(String, String)> = PAGE_ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), shape(p)))
+            .collect();
+        let missing: Vec<_> = routed.difference(&listed).collect();
+        assert!(
+            missing.is_empty(),
+            "pages routed but not in PAGE_ROUTES (add them there and a row to tests/access_matrix.rs): {missing:?}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Refusals made for pages by the layers they share with the API (admission control: the
-//! in-flight limit and the request deadline), which answer with problem bodies: turned here
-//! into the same HTML error page a handler's refusal gets, keeping the status, the detail
-//! and `Retry-After`.
+//! per-client rate limit, the in-flight limit and the request deadline), which answer with
+//! problem bodies: turned here into the same HTML error page a handler's refusal gets,
+//! keeping the status, the detail and `Retry-After`.
 //!
 //! This must never pass a problem body through to a browser page, nor touch an answer that
 //! is not a problem.

@@ -75,6 +75,12 @@ fn unseal<'a>(services: &Services, value: &'a str) -> Option<(u64, u64, &'a str)
     Some((first, issued, parts.next()?))
 }
 
+/// The bearer token inside the request's session cookie, if its seal verifies (not yet
+/// checked for expiry or sign-out: for telling clients apart, not for letting anyone in).
+pub fn sealed_token<'a>(services: &Services, headers: &'a HeaderMap) -> Option<&'a str> {
+    unseal(services, cookie(headers, COOKIE)?).map(|(_, _, token)| token)
+}
+
 /// The value of cookie `name` in the request's `Cookie` headers.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
