@@ -10,6 +10,7 @@
 
 mod account;
 mod assets;
+mod courses;
 pub mod csrf;
 pub mod errors;
 mod headers;
@@ -17,6 +18,7 @@ mod login;
 pub mod problems;
 mod results;
 pub mod session;
+mod sheets;
 mod view;
 
 use crate::services::{Principal, Services};
@@ -85,6 +87,7 @@ pub fn routes(services: Services) -> Router<Services> {
     let t = login::routes(t);
     let t = account::routes(t);
     let t = results::routes(t);
+    let t = courses::routes(t);
     t.layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(from_fn_with_state(services, session::layer))
         .merge(assets::routes())

@@ -158,3 +158,31 @@ impl Browser {
         self.cookies.get("eportal_session").map(String::as_str)
     }
 }
+
+/// One part of a multipart form, in the order it is sent.
+pub enum Part<'a> {
+    Text(&'a str, &'a str),
+    /// Field name, file name, content.
+    File(&'a str, &'a str, Vec<u8>),
+}
+
+impl Browser {
+    /// A `multipart/form-data` post (a form with a file), its parts in the order given.
+    pub async fn post_multipart(&mut self, path: &str, parts: Vec<Part<'_>>) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for p in parts {
+            form = match p {
+                Part::Text(name, value) => form.text(name.to_string(), value.to_string()),
+                Part::File(name, file_name, bytes) => form.part(
+                    name.to_string(),
+                    reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+                ),
+            };
+        }
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .multipart(form);
+        self.send(req).await
+    }
+}
