@@ -10,6 +10,7 @@
 
 mod account;
 mod assets;
+mod courses;
 pub mod csrf;
 pub mod errors;
 mod headers;
@@ -19,6 +20,7 @@ mod registry;
 mod results;
 mod review;
 pub mod session;
+mod sheets;
 mod view;
 
 use crate::services::{Principal, Services};
@@ -89,6 +91,7 @@ pub fn routes(services: Services) -> Router<Services> {
     let t = results::routes(t);
     let t = registry::routes(t, &services.config.limits);
     let t = review::routes(t);
+    let t = courses::routes(t);
     t.layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(from_fn_with_state(services, session::layer))
         .merge(assets::routes())

@@ -159,6 +159,13 @@ impl Browser {
     }
 }
 
+/// One part of a multipart form, in the order it is sent.
+pub enum Part<'a> {
+    Text(&'a str, &'a str),
+    /// Field name, file name, content.
+    File(&'a str, &'a str, Vec<u8>),
+}
+
 impl Browser {
     /// A second browser holding the same cookies, so a test can send a request that would
     /// change this one's session (a new sign-in) without touching it.
@@ -187,7 +194,27 @@ impl Browser {
             .file_name(filename.to_string())
             .mime_str(content_type)
             .expect("a valid content type");
-        form = form.part(name.to_string(), part);
+        self.send_form(path, form.part(name.to_string(), part))
+            .await
+    }
+
+    /// A `multipart/form-data` post whose parts go in the order given (a token after the
+    /// file, say).
+    pub async fn post_parts(&mut self, path: &str, parts: Vec<Part<'_>>) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for p in parts {
+            form = match p {
+                Part::Text(name, value) => form.text(name.to_string(), value.to_string()),
+                Part::File(name, file_name, bytes) => form.part(
+                    name.to_string(),
+                    reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+                ),
+            };
+        }
+        self.send_form(path, form).await
+    }
+
+    async fn send_form(&mut self, path: &str, form: reqwest::multipart::Form) -> Page {
         let req = self
             .client
             .post(format!("{}{path}", self.base))

@@ -383,3 +383,16 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+impl Browser {
+    /// The value of the browser's cookie `name` for the current page's site, if it has one
+    /// (WebDriver sees `HttpOnly` cookies too).
+    pub async fn cookie(&self, name: &str) -> Option<String> {
+        let all = self.get("/cookie").await;
+        all.as_array()?
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["value"].as_str())
+            .map(str::to_string)
+    }
+}
