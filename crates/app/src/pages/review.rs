@@ -32,9 +32,18 @@ pub(super) fn routes(t: Router<Services>) -> Router<Services> {
     const ITEM: &str = "/review/{course}/{session}/{semester}";
     t.route("/review", get(queue))
         .route(ITEM, get(item))
-        .route(&format!("{ITEM}/approve"), post(approve))
-        .route(&format!("{ITEM}/return"), post(return_))
-        .route(&format!("{ITEM}/publish"), post(publish))
+        .route(
+            "/review/{course}/{session}/{semester}/approve",
+            post(approve),
+        )
+        .route(
+            "/review/{course}/{session}/{semester}/return",
+            post(return_),
+        )
+        .route(
+            "/review/{course}/{session}/{semester}/publish",
+            post(publish),
+        )
 }
 
 type TermParts = Path<(String, String, String)>;
