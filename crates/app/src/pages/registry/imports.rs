@@ -52,7 +52,7 @@ struct FormPage {
 
 /// A byte count as people read it (`5 MB`, `640 KB`).
 fn size(bytes: usize) -> String {
-    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
         format!("{} MB", bytes / (1024 * 1024))
     } else if bytes >= 1024 {
         format!("{} KB", bytes.div_ceil(1024))

@@ -111,13 +111,14 @@ fn bad_query(message: String) -> Response {
     .into_response()
 }
 
-fn offset(q: &ListQuery) -> Result<u32, Response> {
+/// The list's offset, or why it cannot be read.
+fn offset(q: &ListQuery) -> Result<u32, String> {
     match q.offset.as_deref().map(str::trim) {
         None | Some("") => Ok(0),
         Some(v) => v.parse().map_err(|_| {
-            bad_query(format!(
+            format!(
                 "'{v}' is not a place in the list: the offset is a whole number, 0 or more. Open the list from the registry's page."
-            ))
+            )
         }),
     }
 }
@@ -187,7 +188,7 @@ async fn sheets(
     };
     let offset = match offset(&q) {
         Ok(o) => o,
-        Err(r) => return r,
+        Err(m) => return bad_query(m),
     };
     match services.registry_sheets(&s.who, status, PAGE, offset).await {
         Ok(p) => render(
@@ -208,7 +209,7 @@ async fn dead_letters(
     };
     let offset = match offset(&q) {
         Ok(o) => o,
-        Err(r) => return r,
+        Err(m) => return bad_query(m),
     };
     match services.dead_letters(&s.who, PAGE, offset).await {
         Ok(p) => render(
