@@ -14,6 +14,7 @@ use super::csrf;
 use super::errors::PageError;
 use super::session::{PageSession, Signed};
 use super::view::{render, Layout};
+use super::words::{sentence, size_words, utc};
 use crate::http::extract::{course_term, term_path};
 use crate::services::sheet_template;
 use crate::services::Services;
@@ -95,54 +96,6 @@ pub(super) fn state_words(state: WorkflowState, reason: Option<&str>) -> String 
         },
         other => other.label().into(),
     }
-}
-
-/// A service's message as a sentence: a capital first letter and a full stop.
-pub(super) fn sentence(message: &str) -> String {
-    let m = message.trim();
-    let mut c = m.chars();
-    let mut out = c
-        .next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default();
-    if !out.ends_with(['.', '!', '?']) {
-        out.push('.');
-    }
-    out
-}
-
-/// A size in bytes as people read it ("5 MB", "512 KB").
-pub(super) fn size_words(bytes: usize) -> String {
-    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
-        format!("{} MB", bytes / (1024 * 1024))
-    } else if bytes >= 1024 * 1024 {
-        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
-    } else if bytes >= 1024 {
-        format!("{} KB", bytes.div_ceil(1024))
-    } else {
-        format!("{bytes} bytes")
-    }
-}
-
-/// A time (milliseconds since the epoch) as `2025-03-04 14:05 UTC`.
-pub(super) fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rest / 3600,
-        rest % 3600 / 60
-    )
 }
 
 struct CourseLine {
@@ -454,14 +407,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_are_shown_as_utc_dates() {
-        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
-        // 2024-02-29 13:45:30 UTC, a leap day.
-        assert_eq!(utc(1_709_214_330_000), "2024-02-29 13:45 UTC");
-        assert_eq!(utc(1_735_689_599_999), "2024-12-31 23:59 UTC");
-    }
-
-    #[test]
     fn states_and_messages_read_as_words() {
         assert_eq!(state_words(WorkflowState::Draft, None), "draft");
         assert_eq!(
@@ -472,8 +417,5 @@ mod tests {
             state_words(WorkflowState::Submitted, None),
             "submitted for review"
         );
-        assert_eq!(sentence("the file is empty"), "The file is empty.");
-        assert_eq!(size_words(5 * 1024 * 1024), "5 MB");
-        assert_eq!(size_words(1536), "2 KB");
     }
 }

@@ -22,6 +22,7 @@ mod review;
 pub mod session;
 mod sheets;
 mod view;
+mod words;
 
 use crate::services::{Principal, Services};
 use axum::extract::DefaultBodyLimit;

@@ -14,6 +14,7 @@ use super::csrf;
 use super::errors::PageError;
 use super::session::{PageSession, Signed};
 use super::view::{render, Layout};
+use super::words::{sentence, utc};
 use crate::http::extract::{course_term, term_path};
 use crate::services::review::{GradeCount, Lecturer, QueueItem, ReviewItem};
 use crate::services::{ServiceError, Services};
@@ -86,27 +87,6 @@ fn lecturer_words(ls: &[Lecturer]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A time in milliseconds since 1970 as `2025-01-15 10:32 UTC`.
-fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil conversion (proleptic Gregorian calendar).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60
-    )
 }
 
 /// One grade's line of a distribution table.
@@ -440,30 +420,9 @@ async fn step(
     }
 }
 
-/// The service's words as a sentence: a capital first letter and a full stop.
-fn sentence(m: &str) -> String {
-    let mut c = m.trim().chars();
-    let mut out: String = c
-        .next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default();
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_are_shown_in_utc_calendar_words() {
-        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
-        // 2024-02-29 13:45:30 UTC, a leap day.
-        assert_eq!(utc(1_709_214_330_000), "2024-02-29 13:45 UTC");
-        assert_eq!(utc(1_735_689_599_000), "2024-12-31 23:59 UTC");
-    }
 
     #[test]
     fn only_known_confirmations_of_well_formed_terms_are_shown() {

@@ -12,13 +12,12 @@
 //! before a valid token is not read at all. This module must never parse a sheet's rows:
 //! that is the worker's job.
 
-use super::courses::{
-    course_href, refused_on_course_page, sentence, size_words, term_heading, term_of, utc, TermPath,
-};
+use super::courses::{course_href, refused_on_course_page, term_heading, term_of, TermPath};
 use super::csrf;
 use super::errors::PageError;
 use super::session::{PageSession, Signed};
 use super::view::{render, Layout};
+use super::words::{sentence, size_words, utc};
 use crate::http::extract::RequestId;
 use crate::services::sheets::Upload;
 use crate::services::Services;

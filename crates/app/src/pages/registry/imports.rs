@@ -9,8 +9,8 @@ use super::super::csrf;
 use super::super::errors::PageError;
 use super::super::session::{PageSession, Signed};
 use super::super::view::{render, Layout};
-use super::sentence;
 use crate::config::Limits;
+use crate::pages::words::{sentence, size_words};
 use crate::services::import::{ImportKind, ImportReport};
 use crate::services::{ServiceError, Services};
 use askama::Template;
@@ -50,17 +50,6 @@ struct FormPage {
     max_bytes: String,
 }
 
-/// A byte count as people read it (`5 MB`, `640 KB`).
-fn size(bytes: usize) -> String {
-    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
-        format!("{} MB", bytes / (1024 * 1024))
-    } else if bytes >= 1024 {
-        format!("{} KB", bytes.div_ceil(1024))
-    } else {
-        format!("{bytes} bytes")
-    }
-}
-
 fn form_page(
     services: &Services,
     s: &PageSession,
@@ -84,7 +73,7 @@ fn form_page(
         layout: Layout::signed(s, "Import records"),
         kinds,
         error,
-        max_bytes: size(services.config.limits.max_upload_bytes),
+        max_bytes: size_words(services.config.limits.max_upload_bytes),
     };
     render(status, &page)
 }
@@ -154,7 +143,7 @@ fn too_large(max: usize) -> PageError {
         "The file is too large",
         format!(
             "An import file may be at most {}. Split the file into smaller ones (each keeps the header line) and import them one by one.",
-            size(max)
+            size_words(max)
         ),
     )
 }
@@ -274,7 +263,5 @@ mod tests {
                 .and_then(|v| v.get_help().map(|h| h.to_string()));
             assert!(help.is_some_and(|h| !h.is_empty()), "{k}");
         }
-        assert_eq!(size(5 * 1024 * 1024), "5 MB");
-        assert_eq!(size(1500), "2 KB");
     }
 }

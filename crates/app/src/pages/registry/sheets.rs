@@ -6,7 +6,7 @@
 use super::super::errors::PageError;
 use super::super::session::{PageSession, Signed};
 use super::super::view::{render, Layout};
-use super::utc;
+use crate::pages::words::utc;
 use crate::services::registry::{JobState, RegistrySheet, SheetsPage, STATUSES};
 use crate::services::Services;
 use askama::Template;

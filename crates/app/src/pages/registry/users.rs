@@ -8,7 +8,7 @@ use super::super::csrf;
 use super::super::errors::PageError;
 use super::super::session::{PageSession, Signed};
 use super::super::view::{render, Layout};
-use super::sentence;
+use crate::pages::words::sentence;
 use crate::services::forced_password::Reset;
 use crate::services::sessions::MIN_PASSWORD_CHARS;
 use crate::services::{ServiceError, Services};
