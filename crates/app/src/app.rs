@@ -11,6 +11,7 @@ use crate::telemetry::Metrics;
 use anyhow::Context;
 use eportal_core::GradingPolicy;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -22,6 +23,31 @@ const METRICS_CONNECTIONS: usize = 64;
 
 pub struct App {
     pub services: Services,
+}
+
+/// Whether the process can serve real answers yet; `/readyz` says `starting` until it can, so
+/// a load balancer never sends students to a portal that would show them an empty result.
+/// [`App::start`] marks it ready once every role runs, unless someone has held it first: the
+/// demo holds it until its university is built and published.
+#[derive(Debug, Default)]
+pub struct Startup {
+    held: AtomicBool,
+    ready: AtomicBool,
+}
+
+impl Startup {
+    /// Keeps the process `starting` past [`App::start`], until [`Startup::mark_ready`].
+    pub fn hold(&self) {
+        self.held.store(true, Ordering::Release);
+    }
+
+    pub fn mark_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
 }
 
 /// A started application.
@@ -56,6 +82,7 @@ impl App {
             .await?;
         let key = hex::decode(key_hex.trim()).context("the stored token key is not hex")?;
         let metrics = Arc::new(Metrics::new());
+        ports.breakers.register(&metrics);
         Ok(App {
             services: Services::new(ports, config, policy, metrics, key),
         })
@@ -131,6 +158,9 @@ impl App {
             let me = services.clone();
             let s = stopped.clone();
             tasks.spawn(async move { me.run_workers(s).await });
+        }
+        if !services.startup.held.load(Ordering::Acquire) {
+            services.startup.mark_ready();
         }
         Ok(Running {
             addr,

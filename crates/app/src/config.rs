@@ -222,6 +222,8 @@ pub struct Config {
     pub results_cache_ttl_secs: u64,
     /// The browser pages' cookie sessions.
     pub pages: crate::pages::PagesConfig,
+    /// The circuit breaker around each engine.
+    pub breaker: crate::breaker::BreakerConfig,
 }
 
 impl Default for Config {
@@ -243,6 +245,7 @@ impl Default for Config {
             workflow: WorkflowConfig::default(),
             results_cache_ttl_secs: 300,
             pages: crate::pages::PagesConfig::default(),
+            breaker: crate::breaker::BreakerConfig::default(),
         }
     }
 }
@@ -414,6 +417,7 @@ impl Config {
         if self.auth.sign_in_window_secs == 0 || self.auth.sign_in_lock_secs == 0 {
             bail!("EPORTAL_AUTH__SIGN_IN_WINDOW_SECS and EPORTAL_AUTH__SIGN_IN_LOCK_SECS must be more than 0");
         }
+        self.breaker.validate()?;
         Ok(())
     }
 

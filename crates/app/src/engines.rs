@@ -1,7 +1,10 @@
 //! The composition root: turns the configured URLs into adapters behind the ports. This is
 //! the one place outside the adapter crates that names an engine. A wrong or unreachable URL
-//! fails here, at start, with a message naming the setting and the engine.
+//! fails here, at start, with a message naming the setting and the engine. Each adapter is
+//! then wrapped in its engine's circuit breaker (see [`crate::breaker`]), after the migrations,
+//! so that start-up still fails with the engine's own words.
 
+use crate::breaker::ports::Breakers;
 use crate::config::{redact, Config, DatabaseKind};
 use crate::services::Ports;
 use anyhow::Context;
@@ -77,11 +80,14 @@ pub async fn connect(config: &Config) -> anyhow::Result<Ports> {
             (Arc::new(store), Arc::new(queue), true)
         }
     };
+    let breakers = Breakers::new(&config.breaker);
+    let (store, cache, queue) = breakers.guard(store, cache, queue);
     Ok(Ports {
         store,
         queue,
         cache,
         blobs: Arc::new(blobs),
         uses_outbox_relay,
+        breakers,
     })
 }

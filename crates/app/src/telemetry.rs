@@ -157,6 +157,14 @@ impl Metrics {
         }
     }
 
+    /// Adds series kept by another part (the circuit breakers keep their own). A series
+    /// registered twice is logged and skipped: metrics must never stop the process.
+    pub fn register(&self, c: Box<dyn prometheus::core::Collector>) {
+        if let Err(e) = self.registry.register(c) {
+            tracing::warn!(error = %e, "a metric series could not be registered");
+        }
+    }
+
     /// The Prometheus text exposition of every series.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

@@ -117,6 +117,9 @@ pub async fn run(mut config: Config, data_dir_given: bool, args: DemoArgs) -> Re
         .with_context(|| format!("--listen: cannot listen on {listen}"))?;
     let started = Instant::now();
     let app = crate::cli::build(config).await?;
+    // `/readyz` answers `starting` while the university is built: the portal answers, but
+    // with nobody's results yet.
+    app.services.startup.hold();
     let running = app.start(Some(listener)).await?;
     let services = running.services.clone();
     let addr = running.addr.context("the demo runs the portal")?;
@@ -151,6 +154,7 @@ pub async fn run(mut config: Config, data_dir_given: bool, args: DemoArgs) -> Re
             report::print_accounts(&summary, Some(&args.password));
         }
     }
+    services.startup.mark_ready();
     println!(
         "ready after {:.2} s; eportal listening on http://{addr} (Ctrl-C stops it)",
         started.elapsed().as_secs_f64()

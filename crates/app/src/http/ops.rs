@@ -1,6 +1,8 @@
-//! The operator's endpoints: `/healthz` (the process is alive), `/readyz` (the store
-//! answers, and in a process that runs workers at least one worker is alive; a missing cache
-//! or queue, or some dead workers, only degrade it), `/metrics` (Prometheus text), and the API description `/api/openapi.json`.
+//! The operator's endpoints: `/healthz` (the process is alive), `/readyz` (whether a load
+//! balancer should send it requests: `starting` until start-up has finished, then `ready`,
+//! `degraded` while it can still answer — a portal with the store down but the cache up serves
+//! cached results — or `unavailable`; see [`verdict`]), `/metrics` (Prometheus text, with each
+//! engine's circuit breaker), and the API description `/api/openapi.json`.
 //!
 //! `/healthz` must never call an engine: a liveness probe that fails because the database
 //! is slow gets a healthy process restarted. `/readyz` bounds every check with a short
@@ -13,6 +15,7 @@ use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use eportal_ports::error::PortResult;
+use eportal_ports::PortError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -38,9 +41,13 @@ async fn healthz() -> Json<serde_json::Value> {
 
 #[derive(Serialize)]
 struct Readiness {
+    /// `starting`, `ready`, `degraded` (200: still worth sending students to) or
+    /// `unavailable`.
     status: &'static str,
     /// Each engine (and the workers): "ok", or why it is not ready.
     checks: BTreeMap<&'static str, String>,
+    /// Each engine's circuit breaker: `closed`, `half_open` or `open`.
+    breakers: BTreeMap<&'static str, &'static str>,
     /// Only in a process that runs workers.
     #[serde(skip_serializing_if = "Option::is_none")]
     workers: Option<Workers>,
@@ -52,13 +59,20 @@ struct Workers {
     configured: usize,
 }
 
-/// "ok", or a short reason; the engine's own error goes to the log.
+/// "ok", or a short reason; the engine's own error goes to the log. The check goes through
+/// the engine's breaker like any call: an open breaker answers at once, and once its
+/// cool-down has passed this check may be the probe that closes it.
 async fn probe<T>(engine: &'static str, f: impl Future<Output = PortResult<T>>) -> String {
     match tokio::time::timeout(PROBE_TIMEOUT, f).await {
         Ok(Ok(_)) => "ok".into(),
         Ok(Err(e)) => {
             tracing::warn!(engine, error = %e, "readiness check failed");
-            "unavailable".into()
+            match e {
+                PortError::Unavailable { message, .. } if message.contains("circuit breaker") => {
+                    "unavailable (circuit breaker open)".into()
+                }
+                _ => "unavailable".into(),
+            }
         }
         Err(_) => {
             tracing::warn!(engine, "readiness check timed out");
@@ -67,18 +81,58 @@ async fn probe<T>(engine: &'static str, f: impl Future<Output = PortResult<T>>) 
     }
 }
 
+/// Whether a load balancer should send this process requests. A portal is worth sending
+/// students to while it can answer from the store or, with the store down, from the cache
+/// (cached results are served, marked possibly stale): a PostgreSQL outage must not take every
+/// portal out of rotation at once. With both down it can answer nothing useful: 503. A
+/// worker-only process needs the store, and any process that runs workers needs one alive.
+fn verdict(
+    runs_portal: bool,
+    store_ok: bool,
+    cache_ok: bool,
+    workers_ok: bool,
+    all_ok: bool,
+) -> (StatusCode, &'static str) {
+    let serves = if runs_portal {
+        store_ok || cache_ok
+    } else {
+        store_ok
+    };
+    match (serves && workers_ok, all_ok) {
+        (true, true) => (StatusCode::OK, "ready"),
+        (true, false) => (StatusCode::OK, "degraded"),
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    }
+}
+
+fn breakers(s: &Services) -> BTreeMap<&'static str, &'static str> {
+    s.ports
+        .breakers
+        .all()
+        .into_iter()
+        .map(|b| (b.engine(), b.state().as_str()))
+        .collect()
+}
+
 async fn readyz(State(s): State<Services>) -> Response {
+    if !s.startup.is_ready() {
+        let body = Readiness {
+            status: "starting",
+            checks: BTreeMap::from([("startup", "not finished".to_string())]),
+            breakers: breakers(&s),
+            workers: None,
+        };
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let p = &s.ports;
     let (store, cache, queue) = tokio::join!(
         probe("store", p.store.ping()),
         probe("cache", p.cache.ping()),
         probe("queue", p.queue.stats()),
     );
-    // Only the store is essential: without the cache, reads go to the store; without the
-    // queue, uploads still land in the outbox (or the SQLite job table). A process missing
-    // either is degraded but still worth sending traffic to, so a Redis or RabbitMQ outage
-    // does not take every portal out of the load balancer.
-    let store_ok = store == "ok";
+    // Without the cache, reads go to the store; without the queue, uploads still land in the
+    // outbox (or the SQLite job table); without the store, cached results are still served.
+    let (store_ok, cache_ok) = (store == "ok", cache == "ok");
     let mut checks = BTreeMap::from([("store", store), ("cache", cache), ("queue", queue)]);
     // A worker process whose every worker loop has died still answers HTTP but does no work:
     // it must leave the pool (and its supervisor is restarting the loops meanwhile).
@@ -96,21 +150,19 @@ async fn readyz(State(s): State<Services>) -> Response {
         };
         checks.insert("workers", verdict);
     }
-    let essential_ok = store_ok && workers_ok;
     let all_ok = checks.values().all(|v| v == "ok");
+    let (code, status) = verdict(
+        s.config.role.runs_portal(),
+        store_ok,
+        cache_ok,
+        workers_ok,
+        all_ok,
+    );
     let body = Readiness {
-        status: match (essential_ok, all_ok) {
-            (_, true) => "ready",
-            (true, false) => "degraded",
-            (false, _) => "unavailable",
-        },
+        status,
         checks,
+        breakers: breakers(&s),
         workers,
-    };
-    let code = if essential_ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
     };
     (code, Json(body)).into_response()
 }
@@ -149,4 +201,39 @@ async fn openapi() -> Response {
         super::OPENAPI_JSON,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_portal_with_the_store_down_and_the_cache_up_stays_in_rotation() {
+        assert_eq!(
+            verdict(true, false, true, true, false),
+            (StatusCode::OK, "degraded")
+        );
+        assert_eq!(
+            verdict(true, false, false, true, false),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        );
+        assert_eq!(
+            verdict(false, false, true, true, false),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            "a worker-only process has nothing to serve from a cache"
+        );
+        assert_eq!(
+            verdict(true, true, false, true, false),
+            (StatusCode::OK, "degraded")
+        );
+        assert_eq!(
+            verdict(true, true, true, false, false),
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            "no worker alive"
+        );
+        assert_eq!(
+            verdict(true, true, true, true, true),
+            (StatusCode::OK, "ready")
+        );
+    }
 }

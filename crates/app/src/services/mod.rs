@@ -41,6 +41,8 @@ pub struct Ports {
     /// Whether jobs reach the queue through the store's outbox and a relay (PostgreSQL +
     /// RabbitMQ); false when the store's job table is the queue itself (SQLite).
     pub uses_outbox_relay: bool,
+    /// The circuit breakers the store, cache and queue above are wrapped in.
+    pub breakers: crate::breaker::ports::Breakers,
 }
 
 /// Everything a use case needs; cheap to clone.
@@ -53,6 +55,8 @@ pub struct Services {
     pub auth: Arc<auth::AuthService>,
     /// Students whose cached results should be refilled (after publication).
     pub warmer: Arc<warm::Warmer>,
+    /// Whether the process can serve real answers yet (`/readyz` says `starting` until then).
+    pub startup: Arc<crate::app::Startup>,
 }
 
 /// Who is asking: the signed-in account and its roles.
@@ -145,6 +149,7 @@ impl Services {
             metrics,
             auth,
             warmer: Arc::new(warm::Warmer::default()),
+            startup: Arc::new(crate::app::Startup::default()),
         }
     }
 }
