@@ -12,6 +12,7 @@ pub mod people;
 pub mod registry;
 pub mod relay;
 pub mod results;
+pub mod results_cache;
 pub mod review;
 pub mod scope;
 pub mod sessions;
@@ -53,6 +54,8 @@ pub struct Services {
     pub auth: Arc<auth::AuthService>,
     /// Students whose cached results should be refilled (after publication).
     pub warmer: Arc<warm::Warmer>,
+    /// Coalescing of results loads, and whether the store is failing them.
+    pub results_reads: Arc<results_cache::ResultsReads>,
 }
 
 /// Who is asking: the signed-in account and its roles.
@@ -145,6 +148,7 @@ impl Services {
             metrics,
             auth,
             warmer: Arc::new(warm::Warmer::default()),
+            results_reads: Arc::new(results_cache::ResultsReads::default()),
         }
     }
 }
