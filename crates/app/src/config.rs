@@ -218,8 +218,15 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub auth: AuthConfig,
     pub workflow: WorkflowConfig,
-    /// Seconds a student's results stay cached (they are also invalidated on change).
+    /// Seconds a student's cached results count as fresh (they are also invalidated on
+    /// change); after that they are served while being refreshed in the background.
     pub results_cache_ttl_secs: u64,
+    /// Seconds a student's cached results are kept at all: past their freshness they are still
+    /// served while a refresh runs, and while the store is failing (marked possibly stale).
+    pub results_stale_ttl_secs: u64,
+    /// Milliseconds a results read waits for the store (including its turn behind another
+    /// read of the same student) before answering `503` with `Retry-After`.
+    pub results_store_timeout_ms: u64,
     /// The browser pages' cookie sessions.
     pub pages: crate::pages::PagesConfig,
     /// The circuit breaker around each engine.
@@ -244,6 +251,8 @@ impl Default for Config {
             auth: AuthConfig::default(),
             workflow: WorkflowConfig::default(),
             results_cache_ttl_secs: 300,
+            results_stale_ttl_secs: 86_400,
+            results_store_timeout_ms: 2_000,
             pages: crate::pages::PagesConfig::default(),
             breaker: crate::breaker::BreakerConfig::default(),
         }
@@ -408,6 +417,7 @@ impl Config {
         if w.sheet_wall_secs == 0 {
             bail!("EPORTAL_WORKER__SHEET_WALL_SECS must be more than 0");
         }
+        self.validate_results_cache()?;
         if self.auth.hash_concurrency == 0 {
             bail!("EPORTAL_AUTH__HASH_CONCURRENCY must be more than 0");
         }
@@ -438,6 +448,27 @@ impl Config {
                 "EPORTAL_WORKER__RETRY__MAX_ATTEMPTS ({}) must not be more than EPORTAL_WORKER__MAX_DELIVERIES ({}): a job that keeps failing must use up its retries before it counts as one that stops its worker",
                 w.retry.max_attempts,
                 w.max_deliveries
+            );
+        }
+        Ok(())
+    }
+
+    /// A cached copy must outlive its freshness (or there is nothing to serve through an
+    /// outage), and a results read must give up on the store before the request times out,
+    /// so the student is told when to come back instead of being cut off.
+    fn validate_results_cache(&self) -> anyhow::Result<()> {
+        if self.results_stale_ttl_secs < self.results_cache_ttl_secs.max(1) {
+            bail!(
+                "EPORTAL_RESULTS_STALE_TTL_SECS ({}) must be at least EPORTAL_RESULTS_CACHE_TTL_SECS ({}) and more than 0: it is how long a cached copy is kept to serve through a store outage",
+                self.results_stale_ttl_secs,
+                self.results_cache_ttl_secs
+            );
+        }
+        let t = self.results_store_timeout_ms;
+        if t < 50 || t >= self.limits.request_timeout_ms {
+            bail!(
+                "EPORTAL_RESULTS_STORE_TIMEOUT_MS ({t}) must be at least 50 and less than EPORTAL_LIMITS__REQUEST_TIMEOUT_MS ({}), so a read the store cannot answer ends in a 503 with Retry-After",
+                self.limits.request_timeout_ms
             );
         }
         Ok(())

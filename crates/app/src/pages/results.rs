@@ -2,7 +2,8 @@
 //! total, grade, points and units, each semester's GPA and the CGPA so far, and the class of
 //! degree — the view `Services::student_results` builds for the API, shown as tables. The
 //! service decides whose results a person may read; this page only asks for the signed-in
-//! person's own.
+//! person's own. When the service could only give the copy it kept (the records cannot be
+//! reached), the page says the results may be out of date.
 
 use super::errors::PageError;
 use super::session::Signed;
@@ -54,9 +55,11 @@ struct ResultsPage {
     max_points: u8,
     total_units: u32,
     class_of_degree: Option<String>,
+    /// Shown from a kept copy while the records cannot be reached.
+    stale: bool,
 }
 
-fn page(layout: Layout, r: StudentResults) -> ResultsPage {
+fn page(layout: Layout, r: StudentResults, stale: bool) -> ResultsPage {
     let terms = r
         .semesters
         .into_iter()
@@ -100,6 +103,7 @@ fn page(layout: Layout, r: StudentResults) -> ResultsPage {
         max_points: r.max_points,
         total_units: r.total_units,
         class_of_degree: r.class_of_degree,
+        stale,
     }
 }
 
@@ -119,7 +123,10 @@ async fn results(State(services): State<Services>, Signed(s): Signed) -> Respons
         .into_response();
     };
     match services.student_results(&s.who, &matric).await {
-        Ok(r) => render(StatusCode::OK, &page(Layout::signed(&s, "Your results"), r)),
+        Ok((r, stale)) => render(
+            StatusCode::OK,
+            &page(Layout::signed(&s, "Your results"), r, stale),
+        ),
         Err(e) => PageError::from(e).into_response(),
     }
 }

@@ -12,6 +12,7 @@ pub mod people;
 pub mod registry;
 pub mod relay;
 pub mod results;
+pub mod results_cache;
 pub mod review;
 pub mod scope;
 pub mod sessions;
@@ -57,6 +58,8 @@ pub struct Services {
     pub warmer: Arc<warm::Warmer>,
     /// Whether the process can serve real answers yet (`/readyz` says `starting` until then).
     pub startup: Arc<crate::app::Startup>,
+    /// Coalescing of results loads, and whether the store is failing them.
+    pub results_reads: Arc<results_cache::ResultsReads>,
 }
 
 /// Who is asking: the signed-in account and its roles.
@@ -150,6 +153,7 @@ impl Services {
             auth,
             warmer: Arc::new(warm::Warmer::default()),
             startup: Arc::new(crate::app::Startup::default()),
+            results_reads: Arc::new(results_cache::ResultsReads::default()),
         }
     }
 }

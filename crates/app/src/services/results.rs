@@ -1,25 +1,27 @@
 //! Results (API mode): what a student may see — published course results by session and
-//! semester, with GPA, CGPA and class of degree — served from the cache, filled from the
-//! store. Concurrent misses of one key load once (the others wait for that load), so a
-//! results-day rush on one popular page costs the store one query, not thousands.
+//! semester, with GPA, CGPA and class of degree — served from the cache as ready-made JSON,
+//! filled from the store. Concurrent misses of one key load once (the others wait for that
+//! load), so a results-day rush on one popular page costs the store one query, not
+//! thousands; how entries age, and what is served while the store fails, is in
+//! [`super::results_cache`].
 //!
 //! A student sees a course only once its result is published; GPAs here are computed over
 //! published courses only, by the core, at read time.
 
+use super::results_cache::ResultsDoc;
 use super::{Principal, ServiceError, ServiceResult, Services};
 use eportal_core::gpa::{self, Attempt, Gpa};
 use eportal_core::model::CourseRecord;
 use eportal_core::workflow::WorkflowState;
 use eportal_core::{AcademicSession, MatricNo, Role, Score, Semester};
 use serde::{Deserialize, Serialize, Serializer};
-use std::sync::OnceLock;
 use std::time::Duration;
-use tokio::sync::Mutex;
 
-/// The cache key of a student's results; the `v1` changes whenever the view's shape does,
-/// so processes of different versions never read each other's entries.
+/// The cache key of a student's results; the `v2` changes whenever the view's shape or the
+/// cached form ([`ResultsDoc`]) does, so processes of different versions never read each
+/// other's entries.
 pub fn results_cache_key(matric: &MatricNo) -> String {
-    format!("results:v1:{matric}")
+    format!("results:v2:{matric}")
 }
 
 /// Scores go out as JSON numbers (67.5); they are exact tenths everywhere else.
@@ -77,23 +79,15 @@ pub struct StudentResults {
     pub class_of_degree: Option<String>,
 }
 
-/// Striped locks for request coalescing: a bounded number, so memory never grows with keys.
-fn stripe(key: &str) -> &'static Mutex<()> {
-    static STRIPES: OnceLock<Vec<Mutex<()>>> = OnceLock::new();
-    let s = STRIPES.get_or_init(|| (0..256).map(|_| Mutex::new(())).collect());
-    let h = key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    });
-    &s[(h % s.len() as u64) as usize]
-}
-
 impl Services {
-    /// A student's published results, from the cache when possible.
-    pub async fn student_results(
+    /// A student's published results as ready-made JSON with its `ETag`: from the cache when
+    /// it holds them (fresh, or past freshness while a refresh runs, or marked stale while
+    /// the store fails), else loaded once however many ask together.
+    pub async fn results_document(
         &self,
         who: &Principal,
         matric: &MatricNo,
-    ) -> ServiceResult<StudentResults> {
+    ) -> ServiceResult<ResultsDoc> {
         if !self.may_read_results(who, matric).await? {
             return Err(ServiceError::Forbidden(if who.has(Role::Student) {
                 "you may see only your own results".into()
@@ -102,41 +96,139 @@ impl Services {
             }));
         }
         let key = results_cache_key(matric);
-        if let Some(hit) = self.cached(&key).await {
-            return Ok(hit);
+        if let Some(mut doc) = self.cached_results(&key).await {
+            let now = eportal_ports::now_ms();
+            let failing = self.results_reads.failing();
+            if failing || now >= doc.fresh_until_ms() {
+                self.refresh_in_background(matric, &key, now, failing);
+            }
+            doc.stale = failing;
+            if failing {
+                self.metrics.cache.with_label_values(&["stale"]).inc();
+            }
+            return Ok(doc);
         }
-        let _one_load = stripe(&key).lock().await;
-        if let Some(hit) = self.cached(&key).await {
-            return Ok(hit);
-        }
-        let view = self.load_results(matric).await?;
-        let ttl = Duration::from_secs(self.config.results_cache_ttl_secs);
-        let bytes = serde_json::to_vec(&view).map_err(|e| ServiceError::Internal(e.into()))?;
-        if let Err(e) = self.ports.cache.put(&key, &bytes, ttl).await {
-            tracing::warn!(error = %e, "could not cache results");
-        }
-        Ok(view)
+        self.load_coalesced(matric, &key).await
     }
 
-    async fn cached(&self, key: &str) -> Option<StudentResults> {
-        match self.ports.cache.get(key).await {
-            Ok(Some(b)) => match serde_json::from_slice(&b) {
-                Ok(v) => {
+    /// A student's published results as a view (the pages show it as tables), and whether it
+    /// may be out of date.
+    pub async fn student_results(
+        &self,
+        who: &Principal,
+        matric: &MatricNo,
+    ) -> ServiceResult<(StudentResults, bool)> {
+        let doc = self.results_document(who, matric).await?;
+        let view = serde_json::from_slice(doc.json())
+            .map_err(|e| ServiceError::Internal(anyhow::Error::new(e).context("cached results")))?;
+        Ok((view, doc.stale))
+    }
+
+    async fn cached_results(&self, key: &str) -> Option<ResultsDoc> {
+        let outcome = match self.ports.cache.get(key).await {
+            Ok(Some(raw)) => match ResultsDoc::decode(raw) {
+                Some(doc) => {
                     self.metrics.cache.with_label_values(&["hit"]).inc();
-                    Some(v)
+                    return Some(doc);
                 }
-                Err(_) => None,
+                None => "miss",
             },
-            Ok(None) => {
-                self.metrics.cache.with_label_values(&["miss"]).inc();
-                None
-            }
+            Ok(None) => "miss",
             Err(e) => {
-                self.metrics.cache.with_label_values(&["error"]).inc();
                 tracing::debug!(error = %e, "cache unavailable; reading the store");
-                None
+                "error"
+            }
+        };
+        self.metrics.cache.with_label_values(&[outcome]).inc();
+        None
+    }
+
+    /// The miss path: one load per key at a time, the whole wait bounded by the store
+    /// timeout; a request that waited behind a load that failed fails too, without asking.
+    async fn load_coalesced(&self, matric: &MatricNo, key: &str) -> ServiceResult<ResultsDoc> {
+        let started = eportal_ports::now_ms();
+        let limit = Duration::from_millis(self.config.results_store_timeout_ms);
+        let stripe = self.results_reads.stripe(key);
+        let load = async {
+            let _one_load = stripe.lock().await;
+            if let Some(doc) = self.cached_results(key).await {
+                return Ok(doc);
+            }
+            if self.results_reads.failed_since(started) {
+                return Err(ServiceError::Unavailable(
+                    "the record store failed a results read just now".into(),
+                ));
+            }
+            self.fill_results(matric, key).await
+        };
+        match tokio::time::timeout(limit, load).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.results_reads.note_failure(eportal_ports::now_ms());
+                Err(ServiceError::Unavailable(format!(
+                    "the record store did not answer a results read within {} ms",
+                    limit.as_millis()
+                )))
             }
         }
+    }
+
+    /// Loads a student's results from the store and caches them (hold the key's stripe).
+    async fn fill_results(&self, matric: &MatricNo, key: &str) -> ServiceResult<ResultsDoc> {
+        self.metrics.cache.with_label_values(&["load"]).inc();
+        let view = match self.load_results(matric).await {
+            Ok(v) => v,
+            Err(e) => {
+                if matches!(e, ServiceError::Unavailable(_)) {
+                    self.results_reads.note_failure(eportal_ports::now_ms());
+                }
+                return Err(e);
+            }
+        };
+        self.results_reads.note_success();
+        let json = serde_json::to_vec(&view).map_err(|e| ServiceError::Internal(e.into()))?;
+        let fresh = self.config.results_cache_ttl_secs.saturating_mul(1000);
+        let doc = ResultsDoc::new(&json, eportal_ports::now_ms().saturating_add(fresh as i64));
+        let keep = Duration::from_secs(self.config.results_stale_ttl_secs);
+        if let Err(e) = self.ports.cache.put(key, doc.as_cached(), keep).await {
+            tracing::warn!(error = %e, "could not cache results");
+        }
+        Ok(doc)
+    }
+
+    /// Refreshes a cached entry after the request has been answered: at most one refresh of
+    /// a key at a time (a key being loaded is not loaded again), and while the store is
+    /// failing at most one probe per interval for the whole process.
+    fn refresh_in_background(&self, matric: &MatricNo, key: &str, now_ms: i64, failing: bool) {
+        if failing && !self.results_reads.take_probe(now_ms) {
+            return;
+        }
+        let Ok(guard) = self.results_reads.stripe(key).try_lock_owned() else {
+            return;
+        };
+        let (services, matric, key) = (self.clone(), matric.clone(), key.to_string());
+        tokio::spawn(async move {
+            let limit = Duration::from_millis(services.config.results_store_timeout_ms);
+            let refreshed = tokio::time::timeout(limit, services.fill_results(&matric, &key));
+            match refreshed.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::debug!(%matric, error = %e, "results refresh failed"),
+                Err(_) => {
+                    services.results_reads.note_failure(eportal_ports::now_ms());
+                    tracing::debug!(%matric, "results refresh timed out");
+                }
+            }
+            drop(guard);
+        });
+    }
+
+    /// Loads a student's results into the cache whatever it holds (the warmer, after
+    /// publication), waiting its turn behind any other load of the same student.
+    pub async fn warm_results(&self, matric: &MatricNo) -> ServiceResult<()> {
+        let key = results_cache_key(matric);
+        let stripe = self.results_reads.stripe(&key);
+        let _one_load = stripe.lock().await;
+        self.fill_results(matric, &key).await.map(drop)
     }
 
     /// Builds the view from the store (no cache).

@@ -7,10 +7,12 @@
 //! each student once, not once per course; the task waits a moment for a burst to gather.
 //!
 //! Never let warming delay a request: it runs after the request has been answered, and a
-//! warm-up that fails only leaves a cache miss behind.
+//! warm-up that fails only leaves a cache miss behind. A warm-up always loads from the store
+//! (it does not trust what the cache holds: a read racing the invalidation may have put the
+//! old results back), taking its turn behind any read loading the same student.
 
-use super::{Principal, Services};
-use eportal_core::{MatricNo, Role};
+use super::Services;
+use eportal_core::MatricNo;
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -51,13 +53,6 @@ impl Warmer {
 impl Services {
     /// Runs the cache warmer until `shutdown` turns true.
     pub async fn run_warmer(&self, mut shutdown: watch::Receiver<bool>) {
-        let warmer = Principal {
-            username: "cache-warmer".into(),
-            display_name: "cache warmer".into(),
-            roles: vec![Role::Admin],
-            session_version: 0,
-            password_change_required: false,
-        };
         loop {
             tokio::select! {
                 _ = self.warmer.wake.notified() => {}
@@ -71,7 +66,7 @@ impl Services {
                 if *shutdown.borrow() {
                     return;
                 }
-                if let Err(e) = self.student_results(&warmer, &m).await {
+                if let Err(e) = self.warm_results(&m).await {
                     tracing::debug!(matric = %m, error = %e, "cache warm-up skipped a student");
                 }
             }
