@@ -6,6 +6,7 @@ pub mod auth;
 pub mod duties;
 mod faults;
 pub mod forced_password;
+pub mod hash_pool;
 pub mod import;
 pub mod isolate;
 pub mod people;
