@@ -134,9 +134,14 @@ impl Default for WorkerConfig {
 pub struct AuthConfig {
     /// How long a sign-in token stays valid.
     pub token_ttl_minutes: u64,
-    /// Password hashes computed at once (argon2id is CPU-bound by design).
-    pub hash_concurrency: usize,
-    /// Sign-ins waiting for a hashing slot before new ones are told to come back later.
+    /// Password hashes computed at once, on a pool of their own (argon2id is CPU-bound by
+    /// design); 0 means one per available core.
+    pub hash_workers: usize,
+    /// The waiting room's bound: a sign-in that could not start hashing within this many
+    /// milliseconds is answered at once with `503` and when to come back.
+    pub hash_queue_ms: u64,
+    /// Sign-ins waiting for a hashing slot at once, whatever the wait; more are told to come
+    /// back later (a bound on memory).
     pub max_waiting_logins: usize,
     /// Failed sign-ins for one username within `sign_in_window_secs` before it is locked
     /// for `sign_in_lock_secs` (0: never). Counted for unknown usernames too.
@@ -159,7 +164,8 @@ impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             token_ttl_minutes: 12 * 60,
-            hash_concurrency: 2,
+            hash_workers: 0,
+            hash_queue_ms: 500,
             max_waiting_logins: 64,
             max_failed_sign_ins: 5,
             max_failed_sign_ins_per_address: 1000,
@@ -418,8 +424,20 @@ impl Config {
             bail!("EPORTAL_WORKER__SHEET_WALL_SECS must be more than 0");
         }
         self.validate_results_cache()?;
-        if self.auth.hash_concurrency == 0 {
-            bail!("EPORTAL_AUTH__HASH_CONCURRENCY must be more than 0");
+        if self.auth.hash_workers > 1024 {
+            bail!(
+                "EPORTAL_AUTH__HASH_WORKERS must be at most 1024 (0: one per core; each hash holds 19 MiB); got {}",
+                self.auth.hash_workers
+            );
+        }
+        if !(10..=60_000).contains(&self.auth.hash_queue_ms) {
+            bail!(
+                "EPORTAL_AUTH__HASH_QUEUE_MS must be between 10 and 60000 (how long a sign-in may wait for a hashing slot); got {}",
+                self.auth.hash_queue_ms
+            );
+        }
+        if self.auth.max_waiting_logins == 0 {
+            bail!("EPORTAL_AUTH__MAX_WAITING_LOGINS must be more than 0");
         }
         if self.auth.token_ttl_minutes == 0 {
             bail!("EPORTAL_AUTH__TOKEN_TTL_MINUTES must be more than 0");

@@ -9,7 +9,7 @@ use crate::config::{redact, Config, DatabaseKind};
 use crate::services::Ports;
 use anyhow::Context;
 use eportal_localfs::LocalBlobStore;
-use eportal_memory::MemoryCache;
+use eportal_memory::{LocalRateLimits, MemoryCache};
 use eportal_postgres::PgStore;
 use eportal_rabbitmq::RabbitQueue;
 use eportal_redis::RedisCache;
@@ -29,10 +29,18 @@ pub async fn connect(config: &Config) -> anyhow::Result<Ports> {
             )
         })?;
     let cache_url = config.cache_url.trim();
-    let cache: Arc<dyn eportal_ports::Cache> = if cache_url == "memory" {
-        Arc::new(MemoryCache::new(200_000))
+    // Rate limits live where the cache does: in this process, or on the shared Redis so
+    // that every portal counts against one limit.
+    let (cache, rates): (
+        Arc<dyn eportal_ports::Cache>,
+        Arc<dyn eportal_ports::RateLimits>,
+    ) = if cache_url == "memory" {
+        (
+            Arc::new(MemoryCache::new(200_000)),
+            Arc::new(LocalRateLimits::new()),
+        )
     } else {
-        Arc::new(
+        let redis = Arc::new(
             RedisCache::connect(cache_url, &config.cache_prefix, Duration::from_millis(250))
                 .await
                 .with_context(|| {
@@ -41,7 +49,8 @@ pub async fn connect(config: &Config) -> anyhow::Result<Ports> {
                         redact(cache_url)
                     )
                 })?,
-        )
+        );
+        (redis.clone(), redis)
     };
     let (store, queue, uses_outbox_relay): (
         Arc<dyn eportal_ports::RecordStore>,
@@ -86,6 +95,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Ports> {
         store,
         queue,
         cache,
+        rates,
         blobs: Arc::new(blobs),
         uses_outbox_relay,
         breakers,

@@ -190,7 +190,10 @@ async fn a_page_past_its_deadline_gets_a_busy_page_with_when_to_retry() {
     // One password hash at a time and a 100 ms deadline: of twenty sign-ins sent at once,
     // the later ones wait behind the others' hashes past the deadline.
     let app = common::spawn_app_with(|c| {
-        c.auth.hash_concurrency = 1;
+        c.auth.hash_workers = 1;
+        // Not the waiting room (it would answer most at once): they wait, past the deadline.
+        c.auth.hash_queue_ms = 60_000;
+        c.auth.max_waiting_logins = 1000;
         c.limits.request_timeout_ms = 100;
     })
     .await;

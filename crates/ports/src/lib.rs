@@ -8,11 +8,13 @@
 //! | [`JobQueue`] | queue table in the SQLite file | RabbitMQ quorum queues |
 //! | [`Cache`] | in-process (moka) | Redis |
 //! | [`BlobStore`] | local directory | (same) |
+//! | [`RateLimits`] | in-process (governor) | Redis (one Lua script) |
 
 pub mod blob;
 pub mod cache;
 pub mod error;
 pub mod queue;
+pub mod rate;
 pub mod store;
 
 #[cfg(feature = "contract")]
@@ -22,6 +24,7 @@ pub use blob::BlobStore;
 pub use cache::Cache;
 pub use error::PortError;
 pub use queue::{Delivery, JobQueue, QueueStats};
+pub use rate::RateLimits;
 pub use store::{
     ApplyOutcome, Directory, NewSheet, RecordStore, Results, SheetOutcome, SheetReport,
     SheetStatus, SheetSummary, Sheets, Users, Workflow,

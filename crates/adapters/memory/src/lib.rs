@@ -6,6 +6,10 @@
 //! Redis adapter). It must never grow without bound either: both the values and the
 //! counters are capped at `max_entries` each, and moka evicts the least useful first.
 
+mod rate;
+
+pub use rate::LocalRateLimits;
+
 use async_trait::async_trait;
 use eportal_ports::error::PortResult;
 use eportal_ports::Cache;

@@ -10,13 +10,15 @@
 //! Keys live under the prefix given at connect time: values at `{prefix}:v:{key}`, rate-limit
 //! counters at `{prefix}:h:{key}`, so deployments (and tests) sharing one Redis never meet.
 //! A rate-limit window starts at a key's first hit and lasts `window` on Redis's own clock,
-//! so the processes sharing a counter need not agree on the time.
+//! so the processes sharing a counter need not agree on the time. GCRA rate limits
+//! ([`RateLimits`]) keep one timestamp per key at `{prefix}:r:{key}`, also on Redis's clock.
 
 mod address;
 
 use async_trait::async_trait;
 use eportal_ports::error::{PortError, PortResult};
-use eportal_ports::Cache;
+use eportal_ports::rate::{Decision, Quota};
+use eportal_ports::{Cache, RateLimits};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, Script};
 use std::future::Future;
@@ -42,6 +44,28 @@ end
 return n
 ";
 
+/// GCRA in one atomic step, on Redis's own clock (microseconds): the key holds the
+/// theoretical arrival time (TAT) of the next request; a request is admitted if now is no
+/// earlier than TAT less the burst's tolerance, and moves the TAT on by one interval. The key
+/// expires once the TAT has passed (a key that is gone and a key whose TAT has passed mean
+/// the same thing: a full burst). Returns 0 when admitted, else the microseconds to wait.
+/// ARGV: interval µs, tolerance µs (interval × (burst − 1)).
+const GCRA_SCRIPT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+local allow_at = tat - tolerance
+if now < allow_at then
+  return allow_at - now
+end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+return 0
+";
+
 /// The Redis [`Cache`]. Cheap to clone: clones share one connection.
 #[derive(Clone)]
 pub struct RedisCache {
@@ -51,6 +75,7 @@ pub struct RedisCache {
     /// The URL as it may be shown (no password).
     shown: String,
     hit_script: Arc<Script>,
+    gcra_script: Arc<Script>,
 }
 
 impl RedisCache {
@@ -86,6 +111,7 @@ impl RedisCache {
             op_timeout,
             shown: shown.clone(),
             hit_script: Arc::new(Script::new(HIT_SCRIPT)),
+            gcra_script: Arc::new(Script::new(GCRA_SCRIPT)),
         };
         match cache.ping().await {
             Err(PortError::Unavailable { message, .. }) => Err(unreachable(message)),
@@ -100,6 +126,10 @@ impl RedisCache {
 
     fn counter_key(&self, key: &str) -> String {
         format!("{}:h:{key}", self.prefix)
+    }
+
+    fn rate_key(&self, key: &str) -> String {
+        format!("{}:r:{key}", self.prefix)
     }
 
     /// Runs one Redis call within the operation timeout; every failure is "unavailable".
@@ -184,5 +214,32 @@ impl Cache for RedisCache {
         self.bounded("PING", cmd.query_async::<String>(&mut conn))
             .await
             .map(drop)
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    d.as_micros().try_into().unwrap_or(u64::MAX)
+}
+
+#[async_trait]
+impl RateLimits for RedisCache {
+    async fn admit(&self, key: &str, quota: Quota) -> PortResult<Decision> {
+        let interval = micros(quota.interval().min(MAX_TTL)).max(1);
+        let tolerance = interval.saturating_mul(u64::from(quota.burst.get()) - 1);
+        let mut conn = self.conn.clone();
+        let mut invocation = self.gcra_script.prepare_invoke();
+        invocation
+            .key(self.rate_key(key))
+            .arg(interval)
+            .arg(tolerance);
+        let wait: u64 = self
+            .bounded("GCRA", invocation.invoke_async(&mut conn))
+            .await?;
+        Ok(match wait {
+            0 => Decision::Admitted,
+            us => Decision::Refused {
+                retry_after: Duration::from_micros(us),
+            },
+        })
     }
 }

@@ -1,14 +1,19 @@
 //! Admission control of the API and the pages, so overload gives fast, honest refusals instead of a crash
 //! or a hang: a global limit on requests in flight (load shedding: `503` + `Retry-After`),
-//! a per-client rate limit over the shared cache (`429` + `Retry-After`), and a deadline on
-//! every request (`503`). Every refusal is counted in `eportal_http_refused_total`.
+//! a per-client rate limit (`429` + `Retry-After`), and a deadline on every request (`503`).
+//! Every refusal is counted in `eportal_http_refused_total`.
+//!
+//! The rate limit is GCRA over the `RateLimits` port (in process, or on Redis so that every
+//! portal shares it): a client may spend its whole minute's allowance at once, then earns one
+//! request back every minute ÷ `limits.rate_limit_per_minute`, and a refusal says exactly
+//! when the next request will be admitted.
 //!
 //! The order is part of the design (see `http::router`): a client's own rate limit comes
 //! first, so a flooding client is refused by its limit and never takes a slot another client
 //! needs; the body is read next (`http::body`), so a slow sender holds no slot; then the
 //! in-flight limit and the deadline.
 //!
-//! The rate limiter fails open: if the cache cannot count, the request goes through (and
+//! The rate limiter fails open: if its engine cannot count, the request goes through (and
 //! the failure is logged), because refusing everyone when a counter is unreachable would turn
 //! a cache outage into a portal outage. This module must never wait for a free slot: a
 //! request that cannot be admitted now is answered now.
@@ -20,13 +25,12 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use eportal_ports::rate::{Decision, Quota};
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
-
-/// The rate limiter's window.
-const WINDOW: Duration = Duration::from_secs(60);
 
 /// State of the admission layers, shared by every request of one router.
 #[derive(Clone)]
@@ -66,15 +70,6 @@ pub async fn in_flight(State(a): State<Admission>, req: Request, next: Next) -> 
         .into_response();
     };
     next.run(req).await
-}
-
-/// Seconds until the current fixed window ends (windows start on the minute).
-fn seconds_left_in_window() -> u64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    WINDOW.as_secs() - now % WINDOW.as_secs()
 }
 
 /// Limits each client to `limits.rate_limit_per_minute` requests per minute. The client is
@@ -118,32 +113,37 @@ fn client_id(username: Option<&str>, req: &Request) -> String {
 
 async fn limit(a: &Admission, client: &str, req: Request, next: Next) -> Response {
     let limit = a.services.config.limits.rate_limit_per_minute;
-    if limit == 0 {
+    let Some(per_minute) = NonZeroU32::new(u32::try_from(limit).unwrap_or(u32::MAX)) else {
         return next.run(req).await;
-    }
+    };
     match a
         .services
         .ports
-        .cache
-        .hit(&format!("rl:{client}"), WINDOW)
+        .rates
+        .admit(&format!("rl:{client}"), Quota::per_minute(per_minute))
         .await
     {
-        Ok(n) if n > limit => {
+        Ok(Decision::Refused { retry_after }) => {
             a.refused("rate_limit");
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate-limited",
                 format!("more than {limit} requests in a minute; please slow down and try again shortly"),
             )
-            .with_retry_after(seconds_left_in_window())
+            .with_retry_after(whole_seconds(retry_after))
             .into_response()
         }
-        Ok(_) => next.run(req).await,
+        Ok(Decision::Admitted) => next.run(req).await,
         Err(e) => {
             tracing::warn!(error = %e, "rate limiter cannot count; letting the request through");
             next.run(req).await
         }
     }
+}
+
+/// `Retry-After` is in whole seconds: rounded up, so a client that obeys it is admitted.
+fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
 /// Answers `503` if the request is not done within `limits.request_timeout_ms`.

@@ -1,4 +1,4 @@
-//! The stylesheet and the icon, embedded in the binary (campus networks may have no
+//! The stylesheet, the icon and the sign-in waiting room's script, embedded in the binary (campus networks may have no
 //! internet) and served at addresses that name their content hash, so browsers may keep them
 //! for a year and a new build is fetched at once. `/favicon.ico`, the address browsers ask
 //! for on their own, answers with the same icon drawn as a 16×16 ICO (its address cannot
@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 
 const SITE_CSS: &str = include_str!("../../assets/site.css");
 const FAVICON_SVG: &str = include_str!("../../assets/favicon.svg");
+const WAIT_JS: &str = include_str!("../../assets/wait.js");
 
 /// One embedded file: its bytes, its type and its content hash (the first 16 hex digits of
 /// its SHA-256).
@@ -63,12 +64,23 @@ static CSS: LazyLock<Asset> =
     LazyLock::new(|| Asset::new(SITE_CSS.as_bytes(), "text/css; charset=utf-8"));
 static ICON: LazyLock<Asset> =
     LazyLock::new(|| Asset::new(FAVICON_SVG.as_bytes(), "image/svg+xml"));
+static WAIT: LazyLock<Asset> =
+    LazyLock::new(|| Asset::new(WAIT_JS.as_bytes(), "text/javascript; charset=utf-8"));
 static ICO: LazyLock<Asset> = LazyLock::new(|| Asset::new(ICO_BYTES.as_slice(), "image/x-icon"));
 
 /// `/assets/site.{hash}.css`
 static CSS_HREF: LazyLock<String> = LazyLock::new(|| format!("/assets/site.{}.css", CSS.hash));
 /// `/assets/icon.{hash}.svg`
 static ICON_HREF: LazyLock<String> = LazyLock::new(|| format!("/assets/icon.{}.svg", ICON.hash));
+
+/// `/assets/wait.{hash}.js`
+static WAIT_HREF: LazyLock<String> = LazyLock::new(|| format!("/assets/wait.{}.js", WAIT.hash));
+
+/// The address the sign-in page loads its waiting-room script from (a file of this portal,
+/// as the content security policy's `script-src 'self'` requires; no inline script).
+pub fn wait_js_href() -> &'static str {
+    &WAIT_HREF
+}
 
 /// The address the pages link the stylesheet from.
 pub fn css_href() -> &'static str {
@@ -161,6 +173,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
             get(|h: HeaderMap| async move { ICON.answer(&h, IMMUTABLE) }),
         )
         .route(
+            wait_js_href(),
+            get(|h: HeaderMap| async move { WAIT.answer(&h, IMMUTABLE) }),
+        )
+        .route(
             "/favicon.ico",
             get(|h: HeaderMap| async move { ICO.answer(&h, ONE_DAY) }),
         )
@@ -194,6 +210,7 @@ mod tests {
     fn asset_addresses_name_their_content() {
         assert!(css_href().starts_with("/assets/site.") && css_href().ends_with(".css"));
         assert!(icon_href().starts_with("/assets/icon.") && icon_href().ends_with(".svg"));
+        assert!(wait_js_href().starts_with("/assets/wait.") && wait_js_href().ends_with(".js"));
         assert_ne!(CSS.hash, ICON.hash);
     }
 }

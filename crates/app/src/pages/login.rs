@@ -2,6 +2,13 @@
 //! `POST /api/v1/auth/login` does (the same throttling, the same "wrong username or
 //! password" for an unknown user and a wrong password); signing out through
 //! `Services::sign_out`, as `POST /api/v1/auth/logout` (every session of the account ends).
+//!
+//! The waiting room: a sign-in held back because the hashing pool is busy (`503`) comes back
+//! as the form with the username kept, the wait in words, and a small script of this portal
+//! (`/assets/wait.{hash}.js`; the content security policy allows no inline script) that
+//! counts the wait down and sends the form again by itself once the password is typed in
+//! again. The password is never put back into the page, and a `<meta refresh>` could not
+//! send a form; without the script the page still says how long to wait.
 
 use super::csrf::{self, LOGIN_COOKIE};
 use super::errors::PageError;
@@ -34,6 +41,8 @@ struct LoginPage {
     /// Why the last attempt failed, or why the visitor is here.
     error: Option<String>,
     notice: Option<String>,
+    /// Seconds until a sign-in held back by the waiting room may come again.
+    wait: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -94,6 +103,7 @@ async fn form(
         username: String::new(),
         error: None,
         notice,
+        wait: None,
     };
     page(StatusCode::OK, &headers, &s, login)
 }
@@ -158,9 +168,16 @@ async fn sign_in(
     };
     // The failure is shown on the form itself, with the status the API would answer.
     let retry = err.retry_after_secs;
-    let message = match retry {
-        Some(secs) => format!("{} (you can try again in {}.)", err.message, in_words(secs)),
-        None => err.message,
+    let wait = retry.filter(|_| label == "overloaded");
+    let message = match (wait, retry) {
+        (Some(secs), _) => format!(
+            "Many people are signing in right now, so yours was held back. Please type your password again and sign in in {}.",
+            in_words(secs)
+        ),
+        (None, Some(secs)) => {
+            format!("{} (you can try again in {}.)", err.message, in_words(secs))
+        }
+        (None, None) => err.message,
     };
     let login = LoginPage {
         layout: Layout::anonymous("Sign in"),
@@ -168,6 +185,7 @@ async fn sign_in(
         username: f.username.trim().to_string(),
         error: Some(message),
         notice: None,
+        wait,
     };
     let mut res = page(err.status, &headers, &s, login);
     if let Some(secs) = retry {

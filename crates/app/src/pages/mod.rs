@@ -210,7 +210,7 @@ mod tests {
             let path_expr = path_expr.trim();
             let path = if let Some(lit) = path_expr.strip_prefix('"') {
                 lit.trim_end_matches('"').to_string()
-            } else if path_expr == "css_href()" || path_expr == "icon_href()" {
+            } else if matches!(path_expr, "css_href()" | "icon_href()" | "wait_js_href()") {
                 "/assets/{file}".to_string()
             } else if let Some((_, v)) = consts.iter().find(|(n, _)| n == path_expr) {
                 v.clone()

@@ -1,17 +1,20 @@
 //! Sign-in: argon2id password hashes and signed bearer tokens.
 //!
-//! argon2id is CPU-bound by design (tens of milliseconds per hash), so hashing runs on the
-//! blocking pool behind a semaphore sized to the cores given to it; when too many sign-ins
-//! wait, new ones are told to come back later instead of piling up (a login storm must not
-//! starve result reads). Tokens are HMAC-SHA256 signed and cheap to verify on every request;
-//! the signing key lives in the store, so every portal process accepts every other's tokens.
+//! New hashes are argon2id at OWASP's parameters (19 MiB, 2 passes, 1 lane); a stored hash
+//! is verified with the parameters written in it, so hashes made with other parameters go on
+//! working. argon2id is CPU-bound by design (tens of milliseconds per hash), so hashing runs
+//! on the waiting room's bounded pool ([`super::hash_pool`]): sign-ins it cannot hash soon
+//! are told when to come back instead of piling up (a login storm must not starve result
+//! reads). Tokens are HMAC-SHA256 signed and cheap to verify on every request; the signing
+//! key lives in the store, so every portal process accepts every other's tokens.
 //!
 //! Never log a password, a hash or a token.
 
+use super::hash_pool::HashPool;
 use super::{Principal, ServiceError, ServiceResult};
 use crate::config::AuthConfig;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
-use argon2::{Argon2, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use eportal_core::model::UserAccount;
@@ -20,9 +23,7 @@ use eportal_ports::RecordStore;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::time::Duration;
 
 /// The longest password accepted (argon2 would hash more, but nobody types more).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -73,9 +74,7 @@ pub struct Session {
 pub struct AuthService {
     key: Vec<u8>,
     ttl_secs: u64,
-    hashing: Arc<Semaphore>,
-    waiting: AtomicUsize,
-    max_waiting: usize,
+    pool: HashPool,
 }
 
 fn now_secs() -> u64 {
@@ -93,20 +92,34 @@ pub fn new_token_key() -> String {
     hex::encode(k)
 }
 
+/// argon2id memory per hash, in KiB: OWASP's 19 MiB.
+pub const HASH_MEMORY_KIB: u32 = 19 * 1024;
+/// argon2id passes over that memory (OWASP: 2 at 19 MiB).
+pub const HASH_PASSES: u32 = 2;
+/// argon2id lanes (OWASP: 1).
+pub const HASH_LANES: u32 = 1;
+
+/// The hasher for new hashes, at the parameters above (written into each hash).
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(HASH_MEMORY_KIB, HASH_PASSES, HASH_LANES, None)
+        .expect("OWASP's argon2id parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
 /// Hashes a password with argon2id and a random salt (blocking: call off the async threads).
 pub fn hash_password_blocking(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    hasher()
         .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 with default parameters cannot fail")
+        .expect("argon2id at fixed valid parameters cannot fail")
         .to_string()
 }
 
+/// Whether `password` matches `phc`, verified with the algorithm and parameters the hash
+/// itself names (so older hashes at other parameters keep working).
 fn verify_blocking(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(h) => Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok(),
+        Ok(h) => hasher().verify_password(password.as_bytes(), &h).is_ok(),
         Err(_) => false,
     }
 }
@@ -126,53 +139,23 @@ impl AuthService {
         AuthService {
             key,
             ttl_secs: cfg.token_ttl_minutes * 60,
-            hashing: Arc::new(Semaphore::new(cfg.hash_concurrency)),
-            waiting: AtomicUsize::new(0),
-            max_waiting: cfg.max_waiting_logins,
+            pool: HashPool::new(
+                cfg.hash_workers,
+                cfg.max_waiting_logins,
+                Duration::from_millis(cfg.hash_queue_ms),
+            ),
         }
     }
 
-    /// Runs `f` on the blocking pool once a hashing slot is free, or refuses at once when
-    /// too many are already waiting.
-    async fn on_hash_pool<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> ServiceResult<T> {
-        let waiting = self.waiting.fetch_add(1, Ordering::SeqCst);
-        struct Leave<'a>(&'a AtomicUsize);
-        impl Drop for Leave<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-        let _leave = Leave(&self.waiting);
-        if waiting >= self.max_waiting {
-            return Err(ServiceError::Overloaded {
-                message:
-                    "too many people are signing in right now; please try again in a few seconds"
-                        .into(),
-                retry_after_secs: 2,
-            });
-        }
-        let permit = self
-            .hashing
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ServiceError::Internal(e.into()))?;
-        // The slot goes with the hash, not with the request: a request abandoned at its
-        // deadline cannot cancel a blocking hash, and must not free its slot while it runs.
-        tokio::task::spawn_blocking(move || {
-            let _slot = permit;
-            f()
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
+    /// The waiting room's hashing pool.
+    pub fn hash_pool(&self) -> &HashPool {
+        &self.pool
     }
 
     /// Hashes a password on the bounded hashing pool.
     pub async fn hash_password(&self, password: String) -> ServiceResult<String> {
-        self.on_hash_pool(move || hash_password_blocking(&password))
+        self.pool
+            .run(move || hash_password_blocking(&password))
             .await
     }
 
@@ -187,11 +170,13 @@ impl AuthService {
         if username.is_empty() || password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
             return Ok(None);
         }
+        // The waiting room first: a sign-in turned away costs no store read.
+        let ticket = self.pool.enter()?;
         let user = store.user(username).await?;
         let phc = user.as_ref().map(|u| u.password_hash.clone());
         let pw = password.to_string();
-        let ok = self
-            .on_hash_pool(move || verify_blocking(&pw, &phc.unwrap_or_else(dummy_hash)))
+        let ok = ticket
+            .run(move || verify_blocking(&pw, &phc.unwrap_or_else(dummy_hash)))
             .await?;
         Ok(user.filter(|_| ok))
     }
@@ -296,5 +281,37 @@ impl AuthService {
             session_version: claims.ver,
             password_change_required: claims.pcr,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_hashes_are_argon2id_at_owasp_parameters() {
+        let phc = hash_password_blocking("correct horse");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_blocking("correct horse", &phc));
+        assert!(!verify_blocking("wrong horse", &phc));
+    }
+
+    #[test]
+    fn older_hashes_verify_by_their_own_parameters() {
+        // Made at other parameters (argon2id, 8 MiB, 1 pass; and argon2i): still accepted.
+        for (alg, m, t) in [
+            (Algorithm::Argon2id, 8192, 1),
+            (Algorithm::Argon2i, 4096, 3),
+        ] {
+            let params = Params::new(m, t, 1, None).unwrap();
+            let salt = SaltString::generate(&mut OsRng);
+            let phc = Argon2::new(alg, Version::V0x13, params)
+                .hash_password(b"an older password", &salt)
+                .unwrap()
+                .to_string();
+            assert!(verify_blocking("an older password", &phc), "{phc}");
+            assert!(!verify_blocking("another password", &phc), "{phc}");
+        }
+        assert!(!verify_blocking("anything", "not a hash"));
     }
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod duties;
 mod faults;
 pub mod forced_password;
+pub mod hash_pool;
 pub mod import;
 pub mod isolate;
 pub mod people;
@@ -38,6 +39,8 @@ pub struct Ports {
     pub store: Arc<dyn RecordStore>,
     pub queue: Arc<dyn JobQueue>,
     pub cache: Arc<dyn Cache>,
+    /// Per-client rate limits (GCRA), kept where the cache is.
+    pub rates: Arc<dyn eportal_ports::RateLimits>,
     pub blobs: Arc<dyn BlobStore>,
     /// Whether jobs reach the queue through the store's outbox and a relay (PostgreSQL +
     /// RabbitMQ); false when the store's job table is the queue itself (SQLite).

@@ -12,4 +12,5 @@
 pub mod blob;
 pub mod cache;
 pub mod queue;
+pub mod rate;
 pub mod store;
