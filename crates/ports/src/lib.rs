@@ -8,10 +8,12 @@
 //! | [`JobQueue`] | queue table in the SQLite file | RabbitMQ quorum queues |
 //! | [`Cache`] | in-process (moka) | Redis |
 //! | [`BlobStore`] | local directory | (same) |
+//! | [`Notifier`] | a file of messages (`outbox.jsonl`) | SMTP relay |
 
 pub mod blob;
 pub mod cache;
 pub mod error;
+pub mod notify;
 pub mod queue;
 pub mod store;
 
@@ -21,6 +23,7 @@ pub mod contract;
 pub use blob::BlobStore;
 pub use cache::Cache;
 pub use error::PortError;
+pub use notify::{Notice, Notifier};
 pub use queue::{Delivery, JobQueue, QueueStats};
 pub use store::{
     ApplyOutcome, Directory, NewSheet, RecordStore, Results, SheetOutcome, SheetReport,

@@ -56,7 +56,7 @@ struct ResultsPage {
     class_of_degree: Option<String>,
 }
 
-fn page(layout: Layout, r: StudentResults) -> ResultsPage {
+pub(super) fn page(layout: Layout, r: StudentResults) -> impl askama::Template {
     let terms = r
         .semesters
         .into_iter()

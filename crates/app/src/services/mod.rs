@@ -8,6 +8,7 @@ mod faults;
 pub mod forced_password;
 pub mod import;
 pub mod isolate;
+pub mod links;
 pub mod people;
 pub mod registry;
 pub mod relay;
@@ -28,7 +29,7 @@ pub mod workflow;
 use crate::config::Config;
 use crate::telemetry::Metrics;
 use eportal_core::{GradingPolicy, Role};
-use eportal_ports::{BlobStore, Cache, JobQueue, PortError, RecordStore};
+use eportal_ports::{BlobStore, Cache, JobQueue, Notifier, PortError, RecordStore};
 use std::sync::Arc;
 
 /// The engines behind the ports, as chosen by configuration.
@@ -38,6 +39,8 @@ pub struct Ports {
     pub queue: Arc<dyn JobQueue>,
     pub cache: Arc<dyn Cache>,
     pub blobs: Arc<dyn BlobStore>,
+    /// Messages to students (results links).
+    pub notifier: Arc<dyn Notifier>,
     /// Whether jobs reach the queue through the store's outbox and a relay (PostgreSQL +
     /// RabbitMQ); false when the store's job table is the queue itself (SQLite).
     pub uses_outbox_relay: bool,
@@ -53,6 +56,8 @@ pub struct Services {
     pub auth: Arc<auth::AuthService>,
     /// Students whose cached results should be refilled (after publication).
     pub warmer: Arc<warm::Warmer>,
+    /// Results links: their key, and the messages waiting to be sent.
+    pub links: Arc<links::Links>,
 }
 
 /// Who is asking: the signed-in account and its roles.
@@ -138,6 +143,7 @@ impl Services {
         token_key: Vec<u8>,
     ) -> Self {
         let auth = Arc::new(auth::AuthService::new(&config.auth, token_key));
+        let links = Arc::new(links::Links::new(&auth, &config));
         Services {
             ports,
             config: Arc::new(config),
@@ -145,6 +151,7 @@ impl Services {
             metrics,
             auth,
             warmer: Arc::new(warm::Warmer::default()),
+            links,
         }
     }
 }
