@@ -147,6 +147,9 @@ impl App {
                 let me = services.clone();
                 let s = stopped.clone();
                 tasks.spawn(async move { me.run_warmer(s).await });
+                let me = services.clone();
+                let s = stopped.clone();
+                tasks.spawn(async move { me.run_link_sender(s).await });
             }
             if role.runs_portal() && services.ports.uses_outbox_relay {
                 let me = services.clone();

@@ -195,6 +195,106 @@ pub struct WorkflowConfig {
     pub self_approval: SelfApproval,
 }
 
+/// Results links (`/r/{token}`): a personal, expiring link to a student's results, sent
+/// when a course result is published (see `services::links`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LinksConfig {
+    /// Send each student a link when a course of theirs is published.
+    pub enabled: bool,
+    /// How long a link opens the results, in hours.
+    pub ttl_hours: u64,
+    /// The portal's address as students reach it (`https://portal.example.edu`), put before
+    /// `/r/{token}` in messages; empty means `http://` and the listen address.
+    pub base_url: String,
+}
+
+impl Default for LinksConfig {
+    fn default() -> Self {
+        LinksConfig {
+            enabled: true,
+            ttl_hours: 72,
+            base_url: String::new(),
+        }
+    }
+}
+
+/// How messages reach students: a file of messages by default, email when `smtp_url` is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotifyConfig {
+    /// Empty: messages go to `data_dir/outbox.jsonl`. Otherwise the SMTP relay:
+    /// `smtp://host:25` (plain, for a campus relay), `smtp://host:587?tls=required`
+    /// (STARTTLS) or `smtps://host:465`, with `user:password@` if the relay wants it.
+    pub smtp_url: String,
+    /// The sender of emails.
+    pub from: String,
+    /// Students have no email address on record: they are written to as
+    /// `{matric number, lower case}@{email_domain}` (`sci/2021/0001@students.example.edu`).
+    /// Needed with `smtp_url`.
+    pub email_domain: String,
+    /// Messages being delivered at once.
+    pub concurrency: usize,
+    /// One message's delivery is given up after this many seconds.
+    pub timeout_secs: u64,
+    /// Messages waiting to be delivered; past this, new ones are dropped (and counted).
+    pub max_pending: usize,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            smtp_url: String::new(),
+            from: "eportal <results@localhost>".into(),
+            email_domain: String::new(),
+            concurrency: 4,
+            timeout_secs: 10,
+            max_pending: 200_000,
+        }
+    }
+}
+
+impl Config {
+    fn validate_links(&self) -> anyhow::Result<()> {
+        let (l, n) = (&self.links, &self.notify);
+        if l.ttl_hours == 0 || l.ttl_hours > 24 * 90 {
+            bail!(
+                "EPORTAL_LINKS__TTL_HOURS must be between 1 and 2160 (90 days); got {}",
+                l.ttl_hours
+            );
+        }
+        let base = l.base_url.trim();
+        if !base.is_empty() && !base.starts_with("http://") && !base.starts_with("https://") {
+            bail!("EPORTAL_LINKS__BASE_URL must start with http:// or https:// (got '{base}')");
+        }
+        let smtp = n.smtp_url.trim();
+        if !smtp.is_empty() {
+            if !smtp.starts_with("smtp://") && !smtp.starts_with("smtps://") {
+                bail!(
+                    "EPORTAL_NOTIFY__SMTP_URL must be empty (messages to data_dir/outbox.jsonl) or start with smtp:// or smtps:// (got '{}')",
+                    redact(smtp)
+                );
+            }
+            let domain = n.email_domain.trim();
+            if domain.is_empty() || domain.contains('@') || domain.contains(char::is_whitespace) {
+                bail!("EPORTAL_NOTIFY__EMAIL_DOMAIN must name the students' mail domain (students.example.edu) when EPORTAL_NOTIFY__SMTP_URL is set: students have no address on record");
+            }
+            if !n.from.contains('@') {
+                bail!(
+                    "EPORTAL_NOTIFY__FROM must be an email address (got '{}')",
+                    n.from
+                );
+            }
+        }
+        if n.concurrency == 0 || n.timeout_secs == 0 || n.max_pending == 0 {
+            bail!(
+                "EPORTAL_NOTIFY__CONCURRENCY, __TIMEOUT_SECS and __MAX_PENDING must be more than 0"
+            );
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -237,6 +337,8 @@ pub struct Config {
     pub pages: crate::pages::PagesConfig,
     /// The circuit breaker around each engine.
     pub breaker: crate::breaker::BreakerConfig,
+    pub links: LinksConfig,
+    pub notify: NotifyConfig,
 }
 
 impl Default for Config {
@@ -261,6 +363,8 @@ impl Default for Config {
             results_store_timeout_ms: 2_000,
             pages: crate::pages::PagesConfig::default(),
             breaker: crate::breaker::BreakerConfig::default(),
+            links: LinksConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }
@@ -446,6 +550,7 @@ impl Config {
             bail!("EPORTAL_AUTH__SIGN_IN_WINDOW_SECS and EPORTAL_AUTH__SIGN_IN_LOCK_SECS must be more than 0");
         }
         self.breaker.validate()?;
+        self.validate_links()?;
         Ok(())
     }
 

@@ -10,6 +10,7 @@ use crate::services::Ports;
 use anyhow::Context;
 use eportal_localfs::LocalBlobStore;
 use eportal_memory::{LocalRateLimits, MemoryCache};
+use eportal_notify::{FileNotifier, SmtpNotifier};
 use eportal_postgres::PgStore;
 use eportal_rabbitmq::RabbitQueue;
 use eportal_redis::RedisCache;
@@ -97,7 +98,30 @@ pub async fn connect(config: &Config) -> anyhow::Result<Ports> {
         cache,
         rates,
         blobs: Arc::new(blobs),
+        notifier: notifier(config).await?,
         uses_outbox_relay,
         breakers,
     })
+}
+
+/// Where messages to students go: the SMTP relay when one is configured, else a file of
+/// messages in the data directory. The relay is first reached when a message is sent, so a
+/// relay that is down delays no start.
+async fn notifier(config: &Config) -> anyhow::Result<Arc<dyn eportal_ports::Notifier>> {
+    let url = config.notify.smtp_url.trim();
+    if url.is_empty() {
+        let path = config.data_dir.join("outbox.jsonl");
+        let file = FileNotifier::open(&path)
+            .await
+            .with_context(|| format!("EPORTAL_DATA_DIR: cannot write {}", path.display()))?;
+        return Ok(Arc::new(file));
+    }
+    let timeout = Duration::from_secs(config.notify.timeout_secs);
+    let smtp = SmtpNotifier::new(url, &config.notify.from, timeout).map_err(|e| {
+        anyhow::anyhow!(
+            "EPORTAL_NOTIFY__SMTP_URL '{}' or EPORTAL_NOTIFY__FROM: {e}",
+            redact(url)
+        )
+    })?;
+    Ok(Arc::new(smtp))
 }

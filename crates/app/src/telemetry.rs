@@ -42,6 +42,8 @@ pub struct Metrics {
     pub worker_restarts: IntCounter,
     /// Worker tasks running now; `/readyz` reads it.
     pub workers_alive: IntGauge,
+    /// Results links sent to students, by outcome (see `services::links`).
+    pub notifications: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -109,6 +111,12 @@ impl Metrics {
                 "Worker tasks that died (a panic) and were started again",
             ),
             workers_alive,
+            notifications: counter(
+                &r,
+                "eportal_notifications_total",
+                "Results links for students, by outcome (sent, failed, dropped when too many wait, skipped for a student with no account)",
+                &["outcome"],
+            ),
             http_requests: counter(
                 &r,
                 "eportal_http_requests_total",

@@ -7,7 +7,9 @@
 //! by LECTURER) has a processed score sheet and was submitted by its lecturer, so it waits for
 //! its HOD. Paths are filled in with that course and term, that sheet, STUDENTS[0]'s matric
 //! number, and STUDENTS[2] as the account the registry acts on (no column signs in as them
-//! after the anonymous one).
+//! after the anonymous one). `{token}` is a results link of STUDENTS[0]'s, made afresh for
+//! each cell: it opens that student's results whoever holds it, signed in or not (its own
+//! refusals — altered, expired, revoked — are `api_result_links`'s).
 //!
 //! Columns: `anon` nobody signed in; `own` STUDENTS[0] (the student the paths name); `oth`
 //! STUDENTS[1]; `lect` LECTURER (allocated to CSC 201); `olec` OTHER_LECTURER; `hod` the CSC
@@ -73,6 +75,7 @@ POST   /api/v1/users/{username}/revoke-sessions                        U    R   
 POST   /api/v1/users/{username}/password                               U    R   R   R    R    R   R    R    R   R   A
 GET    /api/v1/students                                                U    R   R   R    R    R   R    R    R   A   A
 GET    /api/v1/students/{matric_no}/results                            U    A   R   R    R    A   R    A    R   A   A
+GET    /api/v1/r/{token}                                               A    A   A   A    A    A   A    A    A   A   A
 POST   /api/v1/score-sheets                                            U    R   R   C    R    R   R    R    R   R   C
 GET    /api/v1/score-sheets/{id}                                       U    N   N   A    N    A   N    A    N   A   A
 GET    /api/v1/me/review-queue                                         U    R   R   R    R    A   A    A    A   A   R
@@ -106,6 +109,7 @@ GET    /account                                            L    A   A   A    A  
 GET    /account/password                                   L    A   A   A    A    A   A    A    A   A   A
 POST   /account/password                                   L    V   V   V    V    V   V    V    V   V   V
 GET    /results                                            L    A   A   R    R    R   R    R    R   R   R
+GET    /r/{token}                                          A    A   A   A    A    A   A    A    A   A   A
 GET    /favicon.ico                                        A    A   A   A    A    A   A    A    A   A   A
 GET    /assets/{file}                                      A    A   A   A    A    A   A    A    A   A   A
 POST   /logout                                             A    A   A   A    A    A   A    A    A   A   A
@@ -271,6 +275,20 @@ async fn api_letter(res: reqwest::Response) -> String {
     letter.to_string()
 }
 
+/// A results link of STUDENTS[0] at their current session version.
+async fn results_link(app: &TestApp) -> String {
+    let services = &app.running.services;
+    let m = eportal_core::MatricNo::parse(STUDENTS[0]).unwrap();
+    let version = services
+        .ports
+        .store
+        .session_version(m.as_str())
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    services.mint_result_link(&m, version)
+}
+
 async fn api_cell(
     app: &TestApp,
     s: &Subjects,
@@ -278,7 +296,9 @@ async fn api_cell(
     who: Option<&str>,
     token: Option<&str>,
 ) -> String {
-    let url = s.fill(&row.path);
+    let url = s
+        .fill(&row.path)
+        .replace("{token}", &results_link(app).await);
     let method = Method::from_bytes(row.method.as_bytes()).unwrap();
     let req = app.request(method.clone(), &url, token);
     let req = match (method, row.path.as_str()) {
@@ -366,7 +386,9 @@ async fn page_cell(
     who: Option<&str>,
     v: &mut Visitor,
 ) -> String {
-    let url = s.fill(&row.path);
+    let url = s
+        .fill(&row.path)
+        .replace("{token}", &results_link(app).await);
     let csrf = v.csrf.clone();
     let b = &mut v.browser;
     let page = match (row.method.as_str(), row.path.as_str()) {

@@ -9,10 +9,12 @@
 //! | [`Cache`] | in-process (moka) | Redis |
 //! | [`BlobStore`] | local directory | (same) |
 //! | [`RateLimits`] | in-process (governor) | Redis (one Lua script) |
+//! | [`Notifier`] | a file of messages (`outbox.jsonl`) | SMTP relay |
 
 pub mod blob;
 pub mod cache;
 pub mod error;
+pub mod notify;
 pub mod queue;
 pub mod rate;
 pub mod store;
@@ -23,6 +25,7 @@ pub mod contract;
 pub use blob::BlobStore;
 pub use cache::Cache;
 pub use error::PortError;
+pub use notify::{Notice, Notifier};
 pub use queue::{Delivery, JobQueue, QueueStats};
 pub use rate::RateLimits;
 pub use store::{

@@ -14,6 +14,7 @@ mod body;
 mod courses;
 pub mod error;
 pub mod extract;
+mod links;
 mod middleware;
 pub mod openapi;
 mod ops;
@@ -105,6 +106,7 @@ fn api_v1(limits: &Limits) -> RouteTable {
     let t = review::routes(t);
     let t = registry::routes(t);
     let t = courses::routes(t);
+    let t = links::routes(t);
     teaching::routes(t)
 }
 

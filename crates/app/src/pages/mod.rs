@@ -14,6 +14,7 @@ mod courses;
 pub mod csrf;
 pub mod errors;
 mod headers;
+mod links;
 mod login;
 pub mod problems;
 mod registry;
@@ -90,6 +91,7 @@ pub fn routes(services: Services) -> Router<Services> {
     let t = login::routes(t);
     let t = account::routes(t);
     let t = results::routes(t);
+    let t = links::routes(t);
     let t = registry::routes(t, &services.config.limits);
     let t = review::routes(t);
     let t = courses::routes(t);
@@ -112,6 +114,7 @@ pub const PAGE_ROUTES: &[(&str, &str)] = &[
     ("GET", "/account/password"),
     ("POST", "/account/password"),
     ("GET", "/results"),
+    ("GET", "/r/{token}"),
     ("GET", "/courses"),
     ("GET", "/courses/{course}/{session}/{semester}"),
     ("GET", "/courses/{course}/{session}/{semester}/template.csv"),

@@ -59,7 +59,7 @@ struct ResultsPage {
     stale: bool,
 }
 
-fn page(layout: Layout, r: StudentResults, stale: bool) -> ResultsPage {
+pub(super) fn page(layout: Layout, r: StudentResults, stale: bool) -> impl askama::Template {
     let terms = r
         .semesters
         .into_iter()

@@ -9,6 +9,7 @@ pub mod forced_password;
 pub mod hash_pool;
 pub mod import;
 pub mod isolate;
+pub mod links;
 pub mod people;
 pub mod registry;
 pub mod relay;
@@ -30,7 +31,7 @@ pub mod workflow;
 use crate::config::Config;
 use crate::telemetry::Metrics;
 use eportal_core::{GradingPolicy, Role};
-use eportal_ports::{BlobStore, Cache, JobQueue, PortError, RecordStore};
+use eportal_ports::{BlobStore, Cache, JobQueue, Notifier, PortError, RecordStore};
 use std::sync::Arc;
 
 /// The engines behind the ports, as chosen by configuration.
@@ -42,6 +43,8 @@ pub struct Ports {
     /// Per-client rate limits (GCRA), kept where the cache is.
     pub rates: Arc<dyn eportal_ports::RateLimits>,
     pub blobs: Arc<dyn BlobStore>,
+    /// Messages to students (results links).
+    pub notifier: Arc<dyn Notifier>,
     /// Whether jobs reach the queue through the store's outbox and a relay (PostgreSQL +
     /// RabbitMQ); false when the store's job table is the queue itself (SQLite).
     pub uses_outbox_relay: bool,
@@ -63,6 +66,8 @@ pub struct Services {
     pub startup: Arc<crate::app::Startup>,
     /// Coalescing of results loads, and whether the store is failing them.
     pub results_reads: Arc<results_cache::ResultsReads>,
+    /// Results links: their key, and the messages waiting to be sent.
+    pub links: Arc<links::Links>,
 }
 
 /// Who is asking: the signed-in account and its roles.
@@ -148,6 +153,7 @@ impl Services {
         token_key: Vec<u8>,
     ) -> Self {
         let auth = Arc::new(auth::AuthService::new(&config.auth, token_key));
+        let links = Arc::new(links::Links::new(&auth, &config));
         Services {
             ports,
             config: Arc::new(config),
@@ -157,6 +163,7 @@ impl Services {
             warmer: Arc::new(warm::Warmer::default()),
             startup: Arc::new(crate::app::Startup::default()),
             results_reads: Arc::new(results_cache::ResultsReads::default()),
+            links,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! of each role ([`super::scope`]: the lecturer allocated to the course submits, the HOD of
 //! the course's department and the dean of its faculty review, senate approves and
 //! publishes), separation of duties ([`super::duties`]), and the effects of publishing
-//! (students' cached results refreshed).
+//! (students' cached results refreshed, and each sent a results link).
 
 use super::{Principal, ServiceError, ServiceResult, Services};
 use eportal_core::model::{Course, CourseRecord, CourseTerm};
@@ -116,8 +116,8 @@ impl Services {
         Ok(state)
     }
 
-    /// Students now see the course: drop their cached results now, and have the warmer
-    /// refill them in the background so the first reads after publication are hits.
+    /// Students now see the course: drop their cached results now, send each a results link,
+    /// and have the warmer refill their results in the background so the first reads are hits.
     async fn after_publish(&self, term: &CourseTerm) {
         let students = match self.ports.store.registered(term).await {
             Ok(s) => s,
@@ -127,6 +127,7 @@ impl Services {
             }
         };
         self.forget_results(&students).await;
+        self.send_result_links(term, &students);
         self.warmer.enqueue(students);
     }
 

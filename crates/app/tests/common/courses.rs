@@ -48,3 +48,24 @@ pub async fn upload_processed(app: &TestApp, token: &str, code: &str) -> i64 {
     assert_eq!(done["status"], "processed", "{done}");
     id
 }
+
+/// Takes `code` from an uploaded sheet to published: the lecturer submits it, its HOD, dean
+/// and senate approve, and senate publishes.
+pub async fn publish(app: &TestApp, code: &str) {
+    use super::university::{DEAN, HOD, LECTURER, SENATE};
+    let lecturer = app.login(LECTURER).await;
+    upload_processed(app, &lecturer, code).await;
+    moves_to(app, &lecturer, code, "submit", "submitted").await;
+    moves_to(app, &app.login(HOD).await, code, "approve", "hod_approved").await;
+    moves_to(
+        app,
+        &app.login(DEAN).await,
+        code,
+        "approve",
+        "faculty_approved",
+    )
+    .await;
+    let senate = app.login(SENATE).await;
+    moves_to(app, &senate, code, "approve", "senate_approved").await;
+    moves_to(app, &senate, code, "publish", "published").await;
+}
