@@ -20,11 +20,14 @@ async fn by_link(
     State(s): State<Services>,
     ApiPath(token): ApiPath<String>,
 ) -> ApiResult<Response> {
-    let results: StudentResults = s
+    let (results, stale): (StudentResults, bool) = s
         .results_by_link(&token)
         .await
         .map_err(ServiceError::from)?;
     let mut res = Json(results).into_response();
+    if stale {
+        super::students::mark_stale(res.headers_mut());
+    }
     // Personal data behind a secret in the address: kept by no cache and sent on to no one.
     let h = res.headers_mut();
     h.insert(

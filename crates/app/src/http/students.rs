@@ -93,10 +93,15 @@ fn results_response(doc: ResultsDoc, if_none_match: Option<&HeaderValue>) -> Res
     }
     h.insert(header::CACHE_CONTROL, PRIVATE_NO_CACHE);
     if stale {
-        h.insert(header::WARNING, STALE_WARNING);
-        h.insert(X_EPORTAL_STALE.clone(), HeaderValue::from_static("1"));
+        mark_stale(h);
     }
     res
+}
+
+/// Marks an answer as served from the cache while the store is failing (possibly stale).
+pub(super) fn mark_stale(h: &mut axum::http::HeaderMap) {
+    h.insert(header::WARNING, STALE_WARNING);
+    h.insert(X_EPORTAL_STALE.clone(), HeaderValue::from_static("1"));
 }
 
 /// Whether an `If-None-Match` list names `etag` (weak comparison, as RFC 9110 asks for

@@ -22,9 +22,9 @@ pub(super) fn routes(t: Router<Services>) -> Router<Services> {
 
 async fn by_link(State(services): State<Services>, Path(token): Path<String>) -> Response {
     match services.results_by_link(&token).await {
-        Ok(r) => render(
+        Ok((r, stale)) => render(
             StatusCode::OK,
-            &page(Layout::anonymous("Your results"), r, false),
+            &page(Layout::anonymous("Your results"), r, stale),
         ),
         Err(LinkRefusal::Service(e)) => PageError::from(e).into_response(),
         Err(r) => {

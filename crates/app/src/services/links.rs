@@ -191,8 +191,12 @@ impl Services {
         self.links.mint(matric, session_version, exp)
     }
 
-    /// The results a link opens: its own student's, read like the student's own request.
-    pub async fn results_by_link(&self, token: &str) -> Result<StudentResults, LinkRefusal> {
+    /// The results a link opens: its own student's, read like the student's own request,
+    /// and whether they were served stale while the store is failing.
+    pub async fn results_by_link(
+        &self,
+        token: &str,
+    ) -> Result<(StudentResults, bool), LinkRefusal> {
         let holder = self.links.open(token)?;
         let who = Principal {
             username: holder.matric.to_string(),
