@@ -131,6 +131,8 @@ async fn requests_past_the_deadline_are_answered_503() {
     // time while they wait for the slot.
     let app = spawn_app_with(|c| {
         c.limits.request_timeout_ms = 100;
+        // A results read must give up on the store before the deadline does.
+        c.results_store_timeout_ms = 50;
         c.auth.hash_workers = 1;
         c.auth.max_waiting_logins = 1000;
         // The waiting room would turn most away before they wait: let them wait instead.

@@ -10,161 +10,14 @@
 
 mod browser;
 mod common;
-mod support;
 
 use browser::Browser;
+use common::postgres::{forget_namespace, spawn_app_on, PrivatePostgres};
 use common::university::STUDENTS;
-use common::{path_matric, problem, spawn_app_with, TestApp, PASSWORD};
+use common::{path_matric, problem, TestApp, PASSWORD};
 use reqwest::header::{ETAG, RETRY_AFTER, WARNING};
 use reqwest::StatusCode;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
-use support::engines::amqp_url;
-use support::procs::free_port;
-
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-
-/// A PostgreSQL cluster of this test's own, stopped (immediately) when dropped.
-struct PrivatePostgres {
-    port: u16,
-    data: PathBuf,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl PrivatePostgres {
-    fn start() -> PrivatePostgres {
-        let bin = std::env::var("EPORTAL_TEST_PG_BIN").unwrap_or_else(|_| PG_BIN.into());
-        assert!(
-            Path::new(&bin).join("initdb").exists(),
-            "PostgreSQL's initdb is not in {bin}: install PostgreSQL with ./scripts/services (or set EPORTAL_TEST_PG_BIN)"
-        );
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let data = dir.path().join("data");
-        let log = dir.path().join("postgres.log");
-        // PostgreSQL refuses to run as root: then the cluster belongs to the postgres user.
-        if as_root() {
-            let (uid, gid) = postgres_ids();
-            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown");
-        }
-        let ok = pg_command(&bin, "initdb")
-            .args([
-                "-D",
-                path(&data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-            ])
-            .arg("--no-sync")
-            .output()
-            .expect("initdb runs");
-        assert!(
-            ok.status.success(),
-            "initdb failed: {}",
-            String::from_utf8_lossy(&ok.stderr)
-        );
-        let pg = PrivatePostgres {
-            port: free_port(),
-            data,
-            log,
-            _dir: dir,
-        };
-        pg.resume();
-        pg
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-
-    fn ctl(&self, args: &[&str]) -> std::process::Output {
-        let bin = std::env::var("EPORTAL_TEST_PG_BIN").unwrap_or_else(|_| PG_BIN.into());
-        pg_command(&bin, "pg_ctl")
-            .args(["-D", path(&self.data)])
-            .args(args)
-            .output()
-            .expect("pg_ctl runs")
-    }
-
-    /// Starts (or starts again) the server on its port and waits until it accepts connections.
-    fn resume(&self) {
-        let opts = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off",
-            self.port
-        );
-        let out = self.ctl(&[
-            "-l",
-            path(&self.log),
-            "-o",
-            &opts,
-            "-w",
-            "-t",
-            "30",
-            "start",
-        ]);
-        assert!(
-            out.status.success(),
-            "the private PostgreSQL did not start: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
-    }
-
-    /// Stops the server at once (connections cut), as a crash of the database would.
-    fn stop(&self) {
-        let out = self.ctl(&["-m", "immediate", "-w", "stop"]);
-        assert!(
-            out.status.success(),
-            "the private PostgreSQL did not stop: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        let _ = self.ctl(&["-m", "immediate", "-w", "stop"]);
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("a UTF-8 temporary path")
-}
-
-fn as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-}
-
-fn postgres_ids() -> (u32, u32) {
-    let id = |flag: &str| -> u32 {
-        let o = Command::new("id")
-            .args([flag, "postgres"])
-            .output()
-            .expect("id runs");
-        String::from_utf8_lossy(&o.stdout)
-            .trim()
-            .parse()
-            .expect("running as root needs a 'postgres' user to own the private cluster")
-    };
-    (id("-u"), id("-g"))
-}
-
-fn pg_command(bin: &str, tool: &str) -> Command {
-    let program = Path::new(bin).join(tool);
-    if as_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(program);
-        c
-    } else {
-        Command::new(program)
-    }
-}
 
 async fn read(app: &TestApp, token: &str, matric: &str) -> reqwest::Response {
     let path = format!("/api/v1/students/{}/results", path_matric(matric));
@@ -180,15 +33,7 @@ fn is_stale(res: &reqwest::Response) -> bool {
 #[tokio::test]
 async fn cached_results_are_served_marked_stale_while_the_store_is_down() {
     let pg = PrivatePostgres::start();
-    let namespace = format!("eportal-test.{}.serve-stale.0", std::process::id());
-    let amqp = amqp_url();
-    let app = spawn_app_with(|c| {
-        c.database_url = pg.url();
-        c.queue_url = amqp.clone();
-        c.queue_namespace = namespace.clone();
-        c.results_store_timeout_ms = 1_000;
-    })
-    .await;
+    let (app, namespace) = spawn_app_on(&pg, |c| c.results_store_timeout_ms = 1_000).await;
     let (cached, uncached) = (STUDENTS[0], STUDENTS[1]);
 
     // Ada reads her results (now cached), in the API and on her page; Bola signs in and is
@@ -274,10 +119,6 @@ async fn cached_results_are_served_marked_stale_while_the_store_is_down() {
     assert!(!p.body.contains("stale-notice"), "{}", p.body);
 
     app.running.shutdown().await;
-    let _ = tokio::time::timeout(
-        Duration::from_secs(10),
-        eportal_rabbitmq::RabbitQueue::delete_namespace(&amqp, &namespace),
-    )
-    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), forget_namespace(&namespace)).await;
     drop(pg);
 }

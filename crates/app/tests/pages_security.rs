@@ -195,6 +195,8 @@ async fn a_page_past_its_deadline_gets_a_busy_page_with_when_to_retry() {
         c.auth.hash_queue_ms = 60_000;
         c.auth.max_waiting_logins = 1000;
         c.limits.request_timeout_ms = 100;
+        // A results read must give up on the store before the deadline does.
+        c.results_store_timeout_ms = 50;
     })
     .await;
     let mut tasks = Vec::new();
