@@ -275,20 +275,6 @@ async fn api_letter(res: reqwest::Response) -> String {
     letter.to_string()
 }
 
-/// A results link of STUDENTS[0] at their current session version.
-async fn results_link(app: &TestApp) -> String {
-    let services = &app.running.services;
-    let m = eportal_core::MatricNo::parse(STUDENTS[0]).unwrap();
-    let version = services
-        .ports
-        .store
-        .session_version(m.as_str())
-        .await
-        .unwrap()
-        .unwrap_or(0);
-    services.mint_result_link(&m, version)
-}
-
 async fn api_cell(
     app: &TestApp,
     s: &Subjects,
@@ -298,7 +284,7 @@ async fn api_cell(
 ) -> String {
     let url = s
         .fill(&row.path)
-        .replace("{token}", &results_link(app).await);
+        .replace("{token}", &common::results_link(app, STUDENTS[0]).await);
     let method = Method::from_bytes(row.method.as_bytes()).unwrap();
     let req = app.request(method.clone(), &url, token);
     let req = match (method, row.path.as_str()) {
@@ -388,7 +374,7 @@ async fn page_cell(
 ) -> String {
     let url = s
         .fill(&row.path)
-        .replace("{token}", &results_link(app).await);
+        .replace("{token}", &common::results_link(app, STUDENTS[0]).await);
     let csrf = v.csrf.clone();
     let b = &mut v.browser;
     let page = match (row.method.as_str(), row.path.as_str()) {

@@ -136,7 +136,12 @@ async fn every_documented_operation_is_served() {
     }
     for (method, path) in ops {
         let op = &doc["paths"][&path][method.to_ascii_lowercase()];
-        let url = fill(&path, op);
+        let mut url = fill(&path, op);
+        if path.contains("{token}") {
+            // A results link is a secret the portal makes: no example in a document opens one.
+            let token = common::results_link(&app, STUDENTS[0]).await;
+            url = path.replace("{token}", &token);
+        }
         let m = Method::from_bytes(method.as_bytes()).unwrap();
         // Signing out ends every session of the account: do it as someone else, so the
         // administrator's token keeps working for the operations after it.

@@ -251,3 +251,18 @@ pub async fn problem(res: Response, expected: StatusCode) -> Value {
 pub fn path_matric(m: &str) -> String {
     m.replace('/', "%2F")
 }
+
+/// A results link of student `matric` at their account's current session version, as the
+/// portal sends on publication.
+pub async fn results_link(app: &TestApp, matric: &str) -> String {
+    let services = &app.running.services;
+    let m = eportal_core::MatricNo::parse(matric).expect("a valid matric number");
+    let version = services
+        .ports
+        .store
+        .session_version(m.as_str())
+        .await
+        .expect("the store answers")
+        .unwrap_or(0);
+    services.mint_result_link(&m, version)
+}
