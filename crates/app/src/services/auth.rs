@@ -117,7 +117,7 @@ pub fn hash_password_blocking(password: &str) -> String {
 
 /// Whether `password` matches `phc`, verified with the algorithm and parameters the hash
 /// itself names (so older hashes at other parameters keep working).
-fn verify_blocking(password: &str, phc: &str) -> bool {
+pub fn verify_blocking(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
         Ok(h) => hasher().verify_password(password.as_bytes(), &h).is_ok(),
         Err(_) => false,
@@ -136,14 +136,16 @@ pub fn normalise_username(u: &str) -> String {
 
 impl AuthService {
     pub fn new(cfg: &AuthConfig, key: Vec<u8>) -> Self {
+        let pool = HashPool::new(
+            cfg.hash_workers,
+            cfg.max_waiting_logins,
+            Duration::from_millis(cfg.hash_queue_ms),
+        );
+        pool.calibrate(|| drop(hash_password_blocking("a password timed at start")));
         AuthService {
             key,
             ttl_secs: cfg.token_ttl_minutes * 60,
-            pool: HashPool::new(
-                cfg.hash_workers,
-                cfg.max_waiting_logins,
-                Duration::from_millis(cfg.hash_queue_ms),
-            ),
+            pool,
         }
     }
 
@@ -171,7 +173,7 @@ impl AuthService {
             return Ok(None);
         }
         // The waiting room first: a sign-in turned away costs no store read.
-        let ticket = self.pool.enter()?;
+        let ticket = self.pool.enter().await?;
         let user = store.user(username).await?;
         let phc = user.as_ref().map(|u| u.password_hash.clone());
         let pw = password.to_string();

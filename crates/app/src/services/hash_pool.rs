@@ -5,11 +5,14 @@
 //! time: a sign-in that would wait too long is refused before it waits at all, and the few
 //! admitted to wait give up at the bound all the same.
 //!
-//! Refused sign-ins are given appointments: `Retry-After` counts whole seconds, so those
-//! told the same second come back together, and each second is booked only with as many as
-//! the pool can start within its bound when they arrive at once; the next are told the
-//! second after. A storm of thousands thus comes back spread out, each admitted when it
-//! returns, instead of all at once a second later and refused again. Appointments are only
+//! Refused sign-ins are given appointments: each second is booked with as many as the pool
+//! hashes in a second, the next are told the second after. `Retry-After` counts whole
+//! seconds, so a storm refused in one instant would come back in one instant each second and
+//! find the pool able to start only a part of them in time; instead each refusal is held for
+//! a moment (at most half a second) so that those booked into one second come back spread
+//! over its first half, and the pool stays busy at its full rate. A storm of thousands thus
+//! comes back spread out, each admitted when it returns, instead of all at once a second
+//! later and refused again (one who still finds the pool full is given a later second). Appointments are only
 //! a count per second; nothing is held for them, so memory goes back to its baseline as soon
 //! as the storm passes.
 //!
@@ -25,10 +28,25 @@ use tokio::sync::Semaphore;
 /// What a hash is assumed to take until one has been measured (argon2id at OWASP
 /// parameters takes 15–60 ms on one core).
 const FIRST_GUESS: Duration = Duration::from_millis(50);
+/// [`FIRST_GUESS`] in microseconds, as the average holds it until the first hash is timed.
+const GUESSED: u64 = FIRST_GUESS.as_micros() as u64;
 
 /// Nobody is told to come back later than this; past it the appointments stop moving on (a
 /// storm that long is better told "a minute" than "an hour").
 const LONGEST_WAIT: Duration = Duration::from_secs(60);
+
+/// Those booked into one second are asked to arrive over this first part of it.
+const SPREAD: Duration = Duration::from_millis(500);
+
+/// A refused sign-in's appointment.
+struct Appointment {
+    refusal: ServiceError,
+    /// How long to wait before sending the refusal.
+    hold: Duration,
+    /// When the sign-in is expected back, since the pool started (what the tests check).
+    #[cfg_attr(not(test), allow(dead_code))]
+    arrive_at: Duration,
+}
 
 pub struct HashPool {
     workers: usize,
@@ -39,6 +57,9 @@ pub struct HashPool {
     max_wait: Duration,
     /// A moving average of how long one hash takes, in microseconds.
     hash_micros: Arc<AtomicU64>,
+    /// How long a hash takes when the pool has the cores to itself (a minimum that drifts up
+    /// slowly if hashes become slower), in microseconds: what the appointments are booked by.
+    fastest_micros: Arc<AtomicU64>,
     /// The second (since `started`) being booked, and how many are booked in it.
     appointments: Mutex<(u64, u64)>,
     started: Instant,
@@ -58,7 +79,8 @@ impl HashPool {
             waiting: AtomicUsize::new(0),
             max_waiting,
             max_wait,
-            hash_micros: Arc::new(AtomicU64::new(FIRST_GUESS.as_micros() as u64)),
+            hash_micros: Arc::new(AtomicU64::new(GUESSED)),
+            fastest_micros: Arc::new(AtomicU64::new(GUESSED)),
             appointments: Mutex::new((0, 0)),
             started: Instant::now(),
         }
@@ -90,20 +112,39 @@ impl HashPool {
         self.hash_time() * rounds + self.hash_time() / 2
     }
 
-    /// How many arriving at once the pool can start within its bound.
+    /// How many sign-ins the pool hashes in a second: what one second's appointments may hold.
+    /// It is reckoned from the fastest recent hash, not the average: appointments are made in
+    /// the first moments of a storm, while thousands of sign-ins are being answered at once
+    /// and every hash is slowed by that burst; booked by the average, the whole storm would
+    /// be spread over twice the time it needs. One who comes back to a pool still full is
+    /// simply given a later second, which costs a refusal and nothing else.
     fn per_second(&self) -> u64 {
-        let hash = self.hash_time().as_secs_f64().max(1e-6);
-        ((self.max_wait.as_secs_f64() * self.workers as f64 / hash) as u64).max(1)
+        let fastest = Duration::from_micros(self.fastest_micros.load(Ordering::Relaxed));
+        let hash = fastest.as_secs_f64().max(1e-6);
+        ((self.workers as f64 / hash) as u64).max(1)
+    }
+
+    /// Times one hash on a thread of its own, at start, so the first storm's appointments
+    /// are booked by a measured time rather than [`FIRST_GUESS`].
+    pub fn calibrate(&self, hash: impl FnOnce() + Send + 'static) {
+        let (average, fastest) = (self.hash_micros.clone(), self.fastest_micros.clone());
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            hash();
+            record(&average, &fastest, started.elapsed().as_micros() as u64);
+        });
     }
 
     /// The refusal for a sign-in that cannot start hashing soon enough, with an
-    /// appointment in the first second that has room (see the module's note).
-    fn come_back_later(&self, wait_for_queue: Duration) -> ServiceError {
+    /// appointment in the first second that has room (see the module's note): when to come
+    /// back, and how long to hold the refusal before sending it so that those booked into one
+    /// second arrive spread over its first half rather than all at its first instant.
+    fn come_back_later(&self, wait_for_queue: Duration) -> Appointment {
         let since = self.started.elapsed();
         let earliest = (since + wait_for_queue).as_secs() + 1;
         let latest = since.as_secs() + LONGEST_WAIT.as_secs();
         let capacity = self.per_second();
-        let second = {
+        let (second, place) = {
             let mut booked = self
                 .appointments
                 .lock()
@@ -116,32 +157,43 @@ impl HashPool {
             }
             if booked.0 > latest {
                 // Full as far as anyone is told: the last second, without booking it.
-                latest
+                (latest, 0)
             } else {
                 booked.1 += 1;
-                booked.0
+                (booked.0, booked.1 - 1)
             }
         };
-        let wait = Duration::from_secs(second).saturating_sub(since);
-        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-        ServiceError::Overloaded {
-            message: format!(
-                "too many people are signing in right now; please try again in {}",
-                super::throttle::in_words(secs)
-            ),
-            retry_after_secs: secs,
+        let arrive_at =
+            Duration::from_secs(second) + SPREAD.mul_f64(place as f64 / capacity as f64);
+        let until = arrive_at.saturating_sub(since).as_secs_f64();
+        let secs = (until - SPREAD.as_secs_f64()).ceil().max(1.0) as u64;
+        let hold = Duration::from_secs_f64((until - secs as f64).clamp(0.0, SPREAD.as_secs_f64()));
+        Appointment {
+            refusal: ServiceError::Overloaded {
+                message: format!(
+                    "too many people are signing in right now; please try again in {}",
+                    super::throttle::in_words(secs)
+                ),
+                retry_after_secs: secs,
+            },
+            hold,
+            arrive_at,
         }
     }
 
-    /// Enters the waiting room: a ticket to hash with, or at once the refusal saying when to
-    /// come back. Taken before any other work of a sign-in (reading the account), so a
-    /// refused sign-in costs next to nothing.
-    pub fn enter(&self) -> ServiceResult<Ticket<'_>> {
+    /// Enters the waiting room: a ticket to hash with, or the refusal saying when to come
+    /// back (sent after its short hold, see [`HashPool::come_back_later`]; nothing of the pool
+    /// is held meanwhile). Taken before any other work of a sign-in (reading the account), so
+    /// a refused sign-in costs next to nothing.
+    pub async fn enter(&self) -> ServiceResult<Ticket<'_>> {
         let ahead = self.waiting.fetch_add(1, Ordering::SeqCst);
         let ticket = Ticket { pool: self, ahead };
         let expected = self.expected_wait(ahead);
         if ahead >= self.max_waiting || expected > self.max_wait {
-            return Err(self.come_back_later(expected));
+            drop(ticket);
+            let appointment = self.come_back_later(expected);
+            tokio::time::sleep(appointment.hold).await;
+            return Err(appointment.refusal);
         }
         Ok(ticket)
     }
@@ -152,7 +204,7 @@ impl HashPool {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> ServiceResult<T> {
-        self.enter()?.run(f).await
+        self.enter().await?.run(f).await
     }
 }
 
@@ -180,26 +232,45 @@ impl Ticket<'_> {
             match tokio::time::timeout(pool.max_wait, pool.slots.clone().acquire_owned()).await {
                 Ok(Ok(permit)) => permit,
                 Ok(Err(e)) => return Err(ServiceError::Internal(e.into())),
-                Err(_) => return Err(pool.come_back_later(pool.expected_wait(self.ahead))),
+                // Waited its bound already: told at once, no hold.
+                Err(_) => return Err(pool.come_back_later(pool.expected_wait(self.ahead)).refusal),
             };
         drop(self);
-        let average = pool.hash_micros.clone();
+        let (average, fastest) = (pool.hash_micros.clone(), pool.fastest_micros.clone());
         // The slot goes with the hash, not with the request: a request abandoned at its
         // deadline cannot cancel a blocking hash, and must not free its slot while it runs.
         tokio::task::spawn_blocking(move || {
             let _slot = permit;
             let started = Instant::now();
             let out = f();
-            let took = started.elapsed().as_micros() as u64;
-            // An average over the last few hashes (weight 1/8), kept without a lock.
-            let _ = average.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
-                Some((old * 7 + took) / 8)
-            });
+            record(&average, &fastest, started.elapsed().as_micros() as u64);
             out
         })
         .await
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
     }
+}
+
+/// Records a hash that took `took` microseconds: the first replaces the guess; then the
+/// average moves by 1/8 towards it, and the fastest is the least of it and the fastest so far
+/// raised by 1/64 (so a machine that became slower is learnt within a hundred hashes). Both
+/// are kept without a lock.
+fn record(average: &AtomicU64, fastest: &AtomicU64, took: u64) {
+    let took = took.max(1);
+    let _ = average.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+        Some(if old == GUESSED {
+            took
+        } else {
+            (old * 7 + took) / 8
+        })
+    });
+    let _ = fastest.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+        Some(if old == GUESSED {
+            took
+        } else {
+            took.min(old + old / 64)
+        })
+    });
 }
 
 #[cfg(test)]
@@ -216,26 +287,106 @@ mod tests {
     }
 
     #[test]
-    fn each_second_is_booked_with_what_the_pool_can_start_within_its_bound() {
+    fn each_second_is_booked_with_what_the_pool_hashes_in_a_second_spread_over_its_first_half() {
         let pool = HashPool::new(2, 10, Duration::from_millis(500));
-        pool.hash_micros.store(100_000, Ordering::Relaxed); // 100 ms a hash, 2 at once
-                                                            // 10 a second can start within 500 ms of arriving together: 200 refusals fill 20.
-        let waits: Vec<u64> = (0..200)
-            .map(|_| refusal_secs(pool.come_back_later(Duration::ZERO)))
+        // 100 ms a hash, 2 at once: 20 a second; 200 refusals fill 10 seconds.
+        pool.hash_micros.store(100_000, Ordering::Relaxed);
+        pool.fastest_micros.store(100_000, Ordering::Relaxed);
+        let since = pool.started.elapsed();
+        let booked: Vec<Appointment> = (0..200)
+            .map(|_| pool.come_back_later(Duration::ZERO))
             .collect();
-        assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
-        assert!(waits[..10].iter().all(|w| *w == waits[0]), "{waits:?}");
-        assert_eq!(waits[10], waits[0] + 1, "{waits:?}");
-        assert_eq!(waits[199], waits[0] + 19, "{waits:?}");
-        assert!(waits[0] <= 2, "{waits:?}");
+        let arrivals: Vec<Duration> = booked.iter().map(|a| a.arrive_at).collect();
+        assert!(arrivals.windows(2).all(|w| w[0] < w[1]), "{arrivals:?}");
+        let first = arrivals[0].as_secs();
+        for (i, at) in arrivals.iter().enumerate() {
+            assert_eq!(
+                at.as_secs(),
+                first + i as u64 / 20,
+                "20 a second: {i} at {at:?}"
+            );
+            assert!(
+                at.subsec_millis() < 500,
+                "in the first half of its second: {at:?}"
+            );
+        }
+        assert!(first <= since.as_secs() + 1);
+        for a in &booked {
+            assert!(a.hold <= SPREAD, "held at most {SPREAD:?}: {:?}", a.hold);
+            let secs = refusal_secs(clone_refusal(&a.refusal));
+            assert!(secs >= 1);
+            // Sent after its hold and obeyed, the sign-in comes back at its appointment.
+            let back = since + a.hold + Duration::from_secs(secs);
+            assert!(
+                back.abs_diff(a.arrive_at) < Duration::from_millis(50),
+                "{back:?} vs {:?}",
+                a.arrive_at
+            );
+        }
+    }
+
+    fn clone_refusal(e: &ServiceError) -> ServiceError {
+        match e {
+            ServiceError::Overloaded {
+                message,
+                retry_after_secs,
+            } => ServiceError::Overloaded {
+                message: message.clone(),
+                retry_after_secs: *retry_after_secs,
+            },
+            other => panic!("expected a refusal, got {other}"),
+        }
+    }
+
+    #[test]
+    fn appointments_follow_the_fastest_hash_and_the_average_follows_them_all() {
+        let (average, fastest) = (AtomicU64::new(GUESSED), AtomicU64::new(GUESSED));
+        record(&average, &fastest, 16_000);
+        assert_eq!(
+            (
+                average.load(Ordering::Relaxed),
+                fastest.load(Ordering::Relaxed)
+            ),
+            (16_000, 16_000)
+        );
+        // A burst slows the hashes: the average rises, the fastest barely moves.
+        for _ in 0..8 {
+            record(&average, &fastest, 48_000);
+        }
+        assert!(average.load(Ordering::Relaxed) > 30_000);
+        let drifted = (0..8).fold(16_000u64, |f, _| f + f / 64);
+        assert_eq!(
+            fastest.load(Ordering::Relaxed),
+            drifted,
+            "drifts up 1/64 a hash"
+        );
+        assert!(drifted < 18_500);
+        // A quiet hash brings it back at once.
+        record(&average, &fastest, 15_000);
+        assert_eq!(fastest.load(Ordering::Relaxed), 15_000);
+    }
+
+    #[tokio::test]
+    async fn the_first_timed_hash_replaces_the_guess() {
+        let pool = HashPool::new(1, 10, Duration::from_secs(5));
+        assert_eq!(pool.hash_time(), FIRST_GUESS);
+        pool.run(|| std::thread::sleep(Duration::from_millis(5)))
+            .await
+            .unwrap();
+        let t = pool.hash_time();
+        assert!(
+            t >= Duration::from_millis(5) && t < Duration::from_millis(40),
+            "{t:?}"
+        );
     }
 
     #[test]
     fn nobody_is_told_to_wait_longer_than_a_minute() {
         let pool = HashPool::new(1, 10, Duration::from_millis(500));
         pool.hash_micros.store(1_000_000, Ordering::Relaxed);
+        pool.fastest_micros.store(1_000_000, Ordering::Relaxed);
         let last = (0..500)
-            .map(|_| refusal_secs(pool.come_back_later(Duration::ZERO)))
+            .map(|_| refusal_secs(pool.come_back_later(Duration::ZERO).refusal))
             .last();
         assert_eq!(last, Some(LONGEST_WAIT.as_secs()));
     }
