@@ -134,7 +134,7 @@ async fn the_real_reader_is_stopped_by_its_own_memory_limit() {
     use eportal::services::isolate::{read_in_child, ChildLimits};
     use eportal_core::sheet::SheetLimits;
     // Within every sheet limit (190,000 strings of 80 characters), yet the reader holds them
-    // all: it needs some 40 MB of address space beyond its own start-up.
+    // all: the strings alone are 15 MB, so 16 MB cannot hold them with the reader's buffers.
     let bytes = hostile::many_strings(190_000, 80);
     let program = PathBuf::from(env!("CARGO_BIN_EXE_eportal"));
     let limits = SheetLimits::default();
@@ -151,12 +151,12 @@ async fn the_real_reader_is_stopped_by_its_own_memory_limit() {
         Ok(1),
         "with 512 MB the sheet is read"
     );
-    let tight = read_in_child(&program, bytes, &limits, &with(40))
+    let tight = read_in_child(&program, bytes, &limits, &with(16))
         .await
         .expect("the reader starts");
     assert_eq!(
         tight.map(|s| s.rows.len()).unwrap_err().0,
-        "the workbook could not be read within the memory allowed (40 MB); open it in Excel or \
+        "the workbook could not be read within the memory allowed (16 MB); open it in Excel or \
          LibreOffice, save it again as .xlsx or .csv, and upload that file"
     );
 }

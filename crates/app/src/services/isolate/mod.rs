@@ -178,6 +178,13 @@ async fn run(
         .arg(format!("--max-rows={}", limits.max_rows))
         .arg(format!("--memory-mb={memory_mb}"))
         .arg(format!("--cpu-secs={cpu_secs}"))
+        // The allocator's own cap, beside the address-space limit the child sets itself: it
+        // reserves exactly the child's memory at start and may take nothing more from the
+        // system, so an allocation past the allowance fails as it would under the limit
+        // (the allocator's default reservations would otherwise be taken before the limit is
+        // set, and not count against it).
+        .env("MIMALLOC_RESERVE_OS_MEMORY", format!("{memory_mb}MiB"))
+        .env("MIMALLOC_DISALLOW_OS_ALLOC", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
