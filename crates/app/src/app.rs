@@ -129,20 +129,28 @@ impl App {
                     ..rules.clone()
                 };
                 let metrics = services.metrics.clone();
-                tasks.spawn(serve(l, router, rules, metrics, stopped.clone()));
+                tasks.spawn(serve(l, router, None, rules, metrics, stopped.clone()));
                 Some(metrics_addr)
             }
             None => None,
         };
         // A portal serves the whole API; a worker only the operator's endpoints.
-        let router = if role.runs_portal() {
-            crate::http::router(services.clone())
+        let (router, fast) = if role.runs_portal() {
+            let (router, fast) = crate::http::portal(services.clone());
+            (router, Some(fast))
         } else {
-            crate::http::ops_router(services.clone())
+            (crate::http::ops_router(services.clone()), None)
         };
         {
             let metrics = services.metrics.clone();
-            tasks.spawn(serve(listener, router, rules, metrics, stopped.clone()));
+            tasks.spawn(serve(
+                listener,
+                router,
+                fast,
+                rules,
+                metrics,
+                stopped.clone(),
+            ));
             if role.runs_portal() {
                 let me = services.clone();
                 let s = stopped.clone();

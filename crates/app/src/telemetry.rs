@@ -38,6 +38,8 @@ pub struct Metrics {
     /// Jobs received again after an earlier delivery (a retry, or a worker that stopped, hung
     /// or lost its connection while holding it).
     pub jobs_redelivered: IntCounter,
+    /// Requests answered by the fast lane (cached results reads), a part of `http_requests`.
+    pub http_fast_lane: IntCounter,
     /// Worker tasks that died (a panic) and were started again.
     pub worker_restarts: IntCounter,
     /// Worker tasks running now; `/readyz` reads it.
@@ -100,6 +102,11 @@ impl Metrics {
         r.register(Box::new(workers_alive.clone()))
             .expect("metric registered once");
         Metrics {
+            http_fast_lane: single_counter(
+                &r,
+                "eportal_http_fast_lane_total",
+                "Requests answered by the fast lane for cached results reads (also counted in eportal_http_requests_total)",
+            ),
             jobs_redelivered: single_counter(
                 &r,
                 "eportal_jobs_redelivered_total",
@@ -180,5 +187,33 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buf)
             .expect("text encoding cannot fail");
         String::from_utf8(buf).expect("prometheus text is UTF-8")
+    }
+}
+
+/// Whether a message repeated on every request may be logged now: at most once a second per
+/// `last` (the Unix time in milliseconds it was last logged), so an outage seen by every
+/// request is one log line a second, not one per request.
+pub fn log_now(last: &std::sync::atomic::AtomicI64) -> bool {
+    use std::sync::atomic::Ordering;
+    let now = eportal_ports::now_ms();
+    let before = last.load(Ordering::Relaxed);
+    now - before >= 1_000
+        && last
+            .compare_exchange(before, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
+
+#[cfg(test)]
+mod log_now_tests {
+    use super::log_now;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    #[test]
+    fn a_repeated_message_is_logged_once_a_second() {
+        let last = AtomicI64::new(0);
+        assert!(log_now(&last), "the first time");
+        assert!(!log_now(&last), "again at once");
+        last.fetch_sub(1_000, Ordering::Relaxed);
+        assert!(log_now(&last), "a second later");
     }
 }

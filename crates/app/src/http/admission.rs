@@ -60,16 +60,28 @@ impl Admission {
 /// Sheds load beyond `limits.max_in_flight` requests at once.
 pub async fn in_flight(State(a): State<Admission>, req: Request, next: Next) -> Response {
     let Ok(_slot) = a.in_flight.clone().try_acquire_owned() else {
-        a.refused("overload");
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            "the portal is busy right now; please try again in a moment",
-        )
-        .with_retry_after(1)
-        .into_response();
+        return overloaded(&a);
     };
     next.run(req).await
+}
+
+impl Admission {
+    /// An in-flight slot, held until dropped; `None` when every slot is taken.
+    pub(super) fn slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.in_flight.try_acquire().ok()
+    }
+}
+
+/// The refusal when every in-flight slot is taken.
+pub(super) fn overloaded(a: &Admission) -> Response {
+    a.refused("overload");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded",
+        "the portal is busy right now; please try again in a moment",
+    )
+    .with_retry_after(1)
+    .into_response()
 }
 
 /// Limits each client to `limits.rate_limit_per_minute` requests per minute. The client is
@@ -102,41 +114,58 @@ pub async fn page_rate_limit(State(a): State<Admission>, req: Request, next: Nex
 }
 
 fn client_id(username: Option<&str>, req: &Request) -> String {
-    match username {
-        Some(u) => format!("user:{u}"),
-        None => match req.extensions().get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(addr)) => format!("ip:{}", addr.ip()),
-            None => "ip:unknown".to_string(),
-        },
+    client_key(
+        username,
+        req.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| *addr),
+    )
+}
+
+/// The rate limiter's key of a client: the account if signed in, else the peer address.
+pub(super) fn client_key(username: Option<&str>, peer: Option<SocketAddr>) -> String {
+    match (username, peer) {
+        (Some(u), _) => format!("rl:user:{u}"),
+        (None, Some(addr)) => format!("rl:ip:{}", addr.ip()),
+        (None, None) => "rl:ip:unknown".to_string(),
     }
 }
 
 async fn limit(a: &Admission, client: &str, req: Request, next: Next) -> Response {
+    match check_rate(a, client).await {
+        Some(refusal) => refusal,
+        None => next.run(req).await,
+    }
+}
+
+/// Counts one request of `client` against its allowance: `None` if admitted, else the
+/// refusal to send (`429` with `Retry-After`).
+pub(super) async fn check_rate(a: &Admission, client: &str) -> Option<Response> {
     let limit = a.services.config.limits.rate_limit_per_minute;
-    let Some(per_minute) = NonZeroU32::new(u32::try_from(limit).unwrap_or(u32::MAX)) else {
-        return next.run(req).await;
-    };
+    let per_minute = NonZeroU32::new(u32::try_from(limit).unwrap_or(u32::MAX))?;
     match a
         .services
         .ports
         .rates
-        .admit(&format!("rl:{client}"), Quota::per_minute(per_minute))
+        .admit(client, Quota::per_minute(per_minute))
         .await
     {
         Ok(Decision::Refused { retry_after }) => {
             a.refused("rate_limit");
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                format!("more than {limit} requests in a minute; please slow down and try again shortly"),
+            Some(
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    format!("more than {limit} requests in a minute; please slow down and try again shortly"),
+                )
+                .with_retry_after(whole_seconds(retry_after))
+                .into_response(),
             )
-            .with_retry_after(whole_seconds(retry_after))
-            .into_response()
         }
-        Ok(Decision::Admitted) => next.run(req).await,
+        Ok(Decision::Admitted) => None,
         Err(e) => {
             tracing::warn!(error = %e, "rate limiter cannot count; letting the request through");
-            next.run(req).await
+            None
         }
     }
 }

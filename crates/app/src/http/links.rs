@@ -5,12 +5,12 @@
 use super::error::ApiResult;
 use super::extract::ApiPath;
 use super::RouteTable;
-use crate::services::results::StudentResults;
+use crate::services::results_cache::ResultsDoc;
 use crate::services::{ServiceError, Services};
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, Method};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 
 pub(super) fn routes(t: RouteTable) -> RouteTable {
     t.route(Method::GET, "/api/v1/r/{token}", by_link)
@@ -20,16 +20,24 @@ async fn by_link(
     State(s): State<Services>,
     ApiPath(token): ApiPath<String>,
 ) -> ApiResult<Response> {
-    let (results, stale): (StudentResults, bool) = s
-        .results_by_link(&token)
+    let doc = s
+        .results_document_by_link(&token)
         .await
         .map_err(ServiceError::from)?;
-    let mut res = Json(results).into_response();
-    if stale {
-        super::students::mark_stale(res.headers_mut());
-    }
-    // Personal data behind a secret in the address: kept by no cache and sent on to no one.
+    Ok(link_response(doc))
+}
+
+/// The results a link opens: the cached JSON as it is, kept by no cache and sent on to no
+/// one (personal data behind a secret in the address), marked if possibly stale.
+pub(super) fn link_response(doc: ResultsDoc) -> Response {
+    let stale = doc.stale;
+    let (buf, at) = doc.into_parts();
+    let mut res = Response::new(Body::from(Bytes::from(buf).slice(at..)));
     let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
@@ -38,5 +46,8 @@ async fn by_link(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    Ok(res)
+    if stale {
+        super::students::mark_stale(h);
+    }
+    res
 }

@@ -37,13 +37,17 @@ fn new_id() -> String {
     hex::encode(b)
 }
 
-/// Takes or makes the request id, runs the request inside a span carrying it, and echoes it.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
+/// The client's request id if it is acceptable, else a new one.
+pub(super) fn request_id_of(headers: &axum::http::HeaderMap) -> String {
+    headers
         .get(&X_REQUEST_ID)
         .and_then(acceptable_id)
-        .unwrap_or_else(new_id);
+        .unwrap_or_else(new_id)
+}
+
+/// Takes or makes the request id, runs the request inside a span carrying it, and echoes it.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = request_id_of(req.headers());
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "http",
@@ -60,27 +64,44 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
 
 /// Counts the request and records its latency under its route, method and status.
 pub async fn metrics(State(services): State<Services>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    let method = req.method().as_str().to_string();
-    let client = req
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip().to_string())
-        .unwrap_or_default();
+        .map(|ConnectInfo(a)| *a);
+    let client = move || peer.map(|a| a.ip().to_string()).unwrap_or_default();
     let started = Instant::now();
     let res = next.run(req).await;
-    let elapsed = started.elapsed();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let status = res.status();
+    record(
+        &services,
+        method.as_str(),
+        route,
+        status,
+        started.elapsed(),
+        client,
+    );
+    res
+}
+
+/// Counts an answered request under its route, method and status, records its latency, and
+/// logs a refusal at the level its kind deserves. `client` is only asked for when logged.
+pub(super) fn record(
+    services: &Services,
+    method: &str,
+    route: &str,
+    status: StatusCode,
+    elapsed: std::time::Duration,
+    client: impl FnOnce() -> String,
+) {
     let m = &services.metrics;
     m.http_requests
-        .with_label_values(&[&method, &route, status.as_str()])
+        .with_label_values(&[method, route, status.as_str()])
         .inc();
     m.http_duration
-        .with_label_values(&[&method, &route])
+        .with_label_values(&[method, route])
         .observe(elapsed.as_secs_f64());
     let ms = elapsed.as_millis() as u64;
     // Refusals, at levels an operator can turn on: overload and throttling (`info`) say the
@@ -89,12 +110,12 @@ pub async fn metrics(State(services): State<Services>, req: Request, next: Next)
         StatusCode::TOO_MANY_REQUESTS
         | StatusCode::SERVICE_UNAVAILABLE
         | StatusCode::REQUEST_TIMEOUT => {
-            tracing::info!(status = status.as_u16(), %method, route, client, elapsed_ms = ms, "request refused");
-            return res;
+            tracing::info!(status = status.as_u16(), %method, route, client = client(), elapsed_ms = ms, "request refused");
+            return;
         }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => {
-            tracing::debug!(status = status.as_u16(), %method, route, client, elapsed_ms = ms, "request refused");
-            return res;
+            tracing::debug!(status = status.as_u16(), %method, route, client = client(), elapsed_ms = ms, "request refused");
+            return;
         }
         _ => {}
     }
@@ -102,16 +123,15 @@ pub async fn metrics(State(services): State<Services>, req: Request, next: Next)
         tracing::warn!(
             status = status.as_u16(),
             route,
-            elapsed_ms = elapsed.as_millis() as u64,
+            elapsed_ms = ms,
             "request answered with a server error"
         );
     } else {
         tracing::debug!(
             status = status.as_u16(),
             route,
-            elapsed_ms = elapsed.as_millis() as u64,
+            elapsed_ms = ms,
             "request answered"
         );
     }
-    res
 }

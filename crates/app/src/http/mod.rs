@@ -14,6 +14,7 @@ mod body;
 mod courses;
 pub mod error;
 pub mod extract;
+mod fast;
 mod links;
 mod middleware;
 pub mod openapi;
@@ -37,6 +38,7 @@ use body::BodyRule;
 use error::ApiError;
 use std::collections::HashMap;
 
+pub use fast::FastLane;
 pub use openapi::OPENAPI_JSON;
 
 /// A router together with the list of its (method, path) pairs, so the OpenAPI document can
@@ -163,8 +165,19 @@ async fn wrong_method(uri: axum::http::Uri) -> axum::response::Response {
 
 /// The whole HTTP application over `services`.
 pub fn router(services: Services) -> Router {
-    let limits = services.config.limits.clone();
+    portal(services).0
+}
+
+/// The whole HTTP application, and the fast lane in front of it for cached results reads
+/// (sharing its in-flight slots); see [`fast`].
+pub fn portal(services: Services) -> (Router, FastLane) {
     let gate = admission::Admission::new(services.clone());
+    let fast = FastLane::new(gate.clone());
+    (application(services, gate), fast)
+}
+
+fn application(services: Services, gate: admission::Admission) -> Router {
+    let limits = services.config.limits.clone();
     let api = api_v1(&limits);
     let bodies = body::Bodies::new(services.clone(), api.bodies);
     // Outermost first: the client's own rate limit (so a flooding client is refused by its

@@ -88,10 +88,12 @@ pub struct ConnectionRules {
 }
 
 /// Serves `router` on `listener` until `stop` turns true, then lets open connections finish
-/// (bounded) and returns.
+/// (bounded) and returns. A request the fast lane can answer (a cached results read) is
+/// answered by it without reaching the router.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    fast: Option<super::FastLane>,
     rules: ConnectionRules,
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
@@ -136,12 +138,19 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = router
-            .clone()
-            .map_request(move |mut req: axum::http::Request<Incoming>| {
+        let (router, fast) = (router.clone(), fast.clone());
+        let service = tower::service_fn(move |mut req: axum::http::Request<Incoming>| {
+            let (router, fast) = (router.clone(), fast.clone());
+            async move {
+                if let Some(fast) = &fast {
+                    if let Some(res) = fast.answer(&req, peer).await {
+                        return Ok::<_, std::convert::Infallible>(res);
+                    }
+                }
                 req.extensions_mut().insert(ConnectInfo(peer));
-                req
-            });
+                router.oneshot(req).await
+            }
+        });
         let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

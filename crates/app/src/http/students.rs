@@ -68,7 +68,7 @@ async fn results(
 }
 
 /// `200` with the cached bytes, or `304` when the client already holds them.
-fn results_response(doc: ResultsDoc, if_none_match: Option<&HeaderValue>) -> Response {
+pub(super) fn results_response(doc: ResultsDoc, if_none_match: Option<&HeaderValue>) -> Response {
     let etag = HeaderValue::from_str(doc.etag()).ok();
     let unchanged = if_none_match
         .and_then(|v| v.to_str().ok())

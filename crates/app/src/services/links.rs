@@ -19,6 +19,7 @@
 
 use super::auth::AuthService;
 use super::results::StudentResults;
+use super::results_cache::ResultsDoc;
 use super::{Principal, ServiceError, Services};
 use crate::config::Config;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -29,7 +30,7 @@ use eportal_ports::Notice;
 use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{watch, Notify};
@@ -37,16 +38,25 @@ use tokio::sync::{watch, Notify};
 /// The first part of every token's sealed text: a new format gets a new one.
 const FORMAT: &str = "r1";
 
-/// One student to write to about one course.
+/// One student to write to, about every course of theirs published since the last message.
 struct Pending {
     matric: MatricNo,
-    course: String,
+    courses: Vec<String>,
+}
+
+/// The messages waiting to be sent: one per student, oldest first. A publication for a
+/// student already waiting adds its course to that student's message, so senate publishing a
+/// whole faculty's courses at once sends each student one message, not one per course.
+#[derive(Default)]
+struct Outgoing {
+    order: VecDeque<MatricNo>,
+    courses: HashMap<MatricNo, Vec<String>>,
 }
 
 /// The links' key and the messages waiting to be sent.
 pub struct Links {
     key: Vec<u8>,
-    pending: Mutex<VecDeque<Pending>>,
+    pending: Mutex<Outgoing>,
     wake: Notify,
 }
 
@@ -95,7 +105,7 @@ impl Links {
     pub fn new(auth: &AuthService, _config: &Config) -> Links {
         Links {
             key: auth.derive_key("result-link"),
-            pending: Mutex::new(VecDeque::new()),
+            pending: Mutex::new(Outgoing::default()),
             wake: Notify::new(),
         }
     }
@@ -149,13 +159,17 @@ impl Links {
         Ok(holder)
     }
 
-    /// Adds messages to send, up to `max`; returns how many did not fit.
-    fn enqueue(&self, items: impl IntoIterator<Item = Pending>, max: usize) -> usize {
+    /// Adds `course` to the messages of these students, up to `max` students waiting;
+    /// returns how many students did not fit.
+    fn enqueue(&self, students: &[MatricNo], course: &str, max: usize) -> usize {
         let mut p = self.pending.lock().expect("links queue is never poisoned");
         let mut dropped = 0;
-        for item in items {
-            if p.len() < max {
-                p.push_back(item);
+        for m in students {
+            if let Some(courses) = p.courses.get_mut(m) {
+                courses.push(course.to_string());
+            } else if p.order.len() < max {
+                p.order.push_back(m.clone());
+                p.courses.insert(m.clone(), vec![course.to_string()]);
             } else {
                 dropped += 1;
             }
@@ -167,15 +181,23 @@ impl Links {
 
     fn take(&self, n: usize) -> Vec<Pending> {
         let mut p = self.pending.lock().expect("links queue is never poisoned");
-        let n = n.min(p.len());
-        p.drain(..n).collect()
+        let n = n.min(p.order.len());
+        let taken: Vec<MatricNo> = p.order.drain(..n).collect();
+        taken
+            .into_iter()
+            .map(|matric| {
+                let courses = p.courses.remove(&matric).unwrap_or_default();
+                Pending { matric, courses }
+            })
+            .collect()
     }
 
-    /// Messages waiting to be sent.
+    /// Messages (students) waiting to be sent.
     pub fn pending(&self) -> usize {
         self.pending
             .lock()
             .expect("links queue is never poisoned")
+            .order
             .len()
     }
 }
@@ -197,18 +219,21 @@ impl Services {
         &self,
         token: &str,
     ) -> Result<(StudentResults, bool), LinkRefusal> {
+        let doc = self.results_document_by_link(token).await?;
+        let view = serde_json::from_slice(doc.json())
+            .map_err(|e| ServiceError::Internal(anyhow::Error::new(e).context("cached results")))?;
+        Ok((view, doc.stale))
+    }
+
+    /// The results a link opens as the ready-made JSON the cache keeps (the API sends these
+    /// bytes as they are).
+    pub async fn results_document_by_link(&self, token: &str) -> Result<ResultsDoc, LinkRefusal> {
         let holder = self.links.open(token)?;
-        let who = Principal {
-            username: holder.matric.to_string(),
-            display_name: holder.matric.to_string(),
-            roles: vec![Role::Student],
-            session_version: holder.session_version,
-            password_change_required: false,
-        };
+        let who = link_reader(&holder);
         if !self.session_current(&who).await {
             return Err(LinkRefusal::Revoked);
         }
-        Ok(self.student_results(&who, &holder.matric).await?)
+        Ok(self.results_document(&who, &holder.matric).await?)
     }
 
     /// After `term` was published: queue a results link for each of its students (sent by
@@ -226,11 +251,9 @@ impl Services {
                 Semester::Second => "second",
             }
         );
-        let items = students.iter().map(|m| Pending {
-            matric: m.clone(),
-            course: course.clone(),
-        });
-        let dropped = self.links.enqueue(items, self.config.notify.max_pending);
+        let dropped = self
+            .links
+            .enqueue(students, &course, self.config.notify.max_pending);
         if dropped > 0 {
             self.metrics
                 .notifications
@@ -291,7 +314,7 @@ impl Services {
             return Ok(false);
         };
         let token = self.mint_result_link(&p.matric, version);
-        let notice = self.link_notice(&p.matric, &p.course, &token);
+        let notice = self.link_notice(&p.matric, &p.courses, &token);
         let deadline = Duration::from_secs(self.config.notify.timeout_secs);
         match tokio::time::timeout(deadline, self.ports.notifier.send(&notice)).await {
             Ok(r) => r?,
@@ -304,7 +327,7 @@ impl Services {
         Ok(true)
     }
 
-    fn link_notice(&self, matric: &MatricNo, course: &str, token: &str) -> Notice {
+    fn link_notice(&self, matric: &MatricNo, courses: &[String], token: &str) -> Notice {
         let base = self.config.links.base_url.trim().trim_end_matches('/');
         let base = if base.is_empty() {
             format!("http://{}", self.config.listen)
@@ -318,15 +341,39 @@ impl Services {
         Notice {
             username: matric.to_string(),
             address,
-            subject: format!("Your result in {course} is published"),
+            subject: match courses {
+                [one] => format!("Your result in {one} is published"),
+                many => format!("Your results in {} courses are published", many.len()),
+            },
             text: format!(
-                "The result of {course} has been published.\n\n\
+                "{}\n\n\
                  Open your results without signing in:\n{base}/r/{token}\n\n\
                  This link is yours alone: do not share it. It works for {hours} hours, only to \
                  read your results, and stops working if you sign out everywhere or change your \
-                 password. You can always sign in to the portal instead.\n"
+                 password. You can always sign in to the portal instead.\n",
+                match courses {
+                    [one] => format!("The result of {one} has been published."),
+                    many => format!(
+                        "The results of these courses have been published:\n{}",
+                        many.iter()
+                            .map(|c| format!("- {c}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    ),
+                }
             ),
         }
+    }
+}
+
+/// The reader a link stands for: the student, with no right but reading their own results.
+pub fn link_reader(holder: &LinkHolder) -> Principal {
+    Principal {
+        username: holder.matric.to_string(),
+        display_name: holder.matric.to_string(),
+        roles: vec![Role::Student],
+        session_version: holder.session_version,
+        password_change_required: false,
     }
 }
 
@@ -337,6 +384,31 @@ mod tests {
     fn links() -> Links {
         let auth = AuthService::new(&Config::default().auth, b"a test key".to_vec());
         Links::new(&auth, &Config::default())
+    }
+
+    #[test]
+    fn a_student_waiting_for_a_message_gets_one_message_for_all_their_courses() {
+        let l = links();
+        let m = |s: &str| MatricNo::parse(s).unwrap();
+        let (a, b, c) = (m("SCI/2021/0001"), m("SCI/2021/0002"), m("SCI/2021/0003"));
+        assert_eq!(l.enqueue(&[a.clone(), b.clone()], "CSC 201", 2), 0);
+        // b waits already: its course joins b's message; c does not fit.
+        assert_eq!(l.enqueue(&[b.clone(), c.clone()], "MTH 201", 2), 1);
+        assert_eq!(l.pending(), 2);
+        let sent = l.take(10);
+        assert_eq!(sent.len(), 2);
+        assert_eq!(
+            (&sent[0].matric, sent[0].courses.as_slice()),
+            (&a, &["CSC 201".to_string()][..])
+        );
+        assert_eq!(
+            (&sent[1].matric, sent[1].courses.as_slice()),
+            (&b, &["CSC 201".to_string(), "MTH 201".to_string()][..])
+        );
+        assert_eq!(l.pending(), 0);
+        // Once sent, a later publication is a new message.
+        assert_eq!(l.enqueue(std::slice::from_ref(&a), "PHY 201", 2), 0);
+        assert_eq!(l.take(10)[0].courses, vec!["PHY 201".to_string()]);
     }
 
     #[test]

@@ -98,7 +98,7 @@ impl Services {
         let key = results_cache_key(matric);
         if let Some(mut doc) = self.cached_results(&key).await {
             let now = eportal_ports::now_ms();
-            let failing = self.results_reads.failing();
+            let failing = self.store_failing();
             if failing || now >= doc.fresh_until_ms() {
                 self.refresh_in_background(matric, &key, now, failing);
             }
@@ -122,6 +122,30 @@ impl Services {
         let view = serde_json::from_slice(doc.json())
             .map_err(|e| ServiceError::Internal(anyhow::Error::new(e).context("cached results")))?;
         Ok((view, doc.stale))
+    }
+
+    /// A student's results as the cache holds them, only if they are fresh and the store is
+    /// answering: what can be sent at once with nothing else to do (no refresh, no stale
+    /// marking). Counts nothing; `None` leaves the read to [`Services::results_document`].
+    pub async fn fresh_cached_results(&self, matric: &MatricNo) -> Option<ResultsDoc> {
+        if self.store_failing() {
+            return None;
+        }
+        let raw = self
+            .ports
+            .cache
+            .get(&results_cache_key(matric))
+            .await
+            .ok()??;
+        let doc = ResultsDoc::decode(raw)?;
+        (eportal_ports::now_ms() < doc.fresh_until_ms()).then_some(doc)
+    }
+
+    /// Whether results reads should count the store as failing: its last results read
+    /// failed, or its circuit breaker is not closed.
+    fn store_failing(&self) -> bool {
+        self.results_reads.failing()
+            || self.ports.breakers.store.state() != crate::breaker::State::Closed
     }
 
     async fn cached_results(&self, key: &str) -> Option<ResultsDoc> {

@@ -18,6 +18,9 @@ use std::time::Duration;
 /// The shortest new password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
+/// When an unchecked session was last logged (see `telemetry::log_now`).
+static UNCHECKED_LOGGED: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
 fn version_key(username: &str) -> String {
     format!("session:v1:{username}")
 }
@@ -60,32 +63,57 @@ impl Services {
                 None
             }
         };
+        // Bounded like a results read: a store that hangs (a database going down) must not
+        // hold every signed-in request for as long as its connection pool waits.
+        let limit = Duration::from_millis(self.config.results_store_timeout_ms);
         let current = match cached {
             Some(v) => Some(v),
-            None => match self.ports.store.session_version(&who.username).await {
-                Ok(Some(v)) => {
-                    let ttl = Duration::from_secs(self.config.auth.session_check_cache_secs);
-                    if !ttl.is_zero() {
-                        if let Err(e) = self
-                            .ports
-                            .cache
-                            .put(&key, v.to_string().as_bytes(), ttl)
-                            .await
-                        {
-                            tracing::debug!(error = %e, "could not cache a session version");
+            None => {
+                match tokio::time::timeout(limit, self.ports.store.session_version(&who.username))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(eportal_ports::PortError::unavailable(
+                            "store",
+                            format!(
+                                "no answer to a session check within {} ms",
+                                limit.as_millis()
+                            ),
+                        ))
+                    }) {
+                    Ok(Some(v)) => {
+                        let ttl = Duration::from_secs(self.config.auth.session_check_cache_secs);
+                        if !ttl.is_zero() {
+                            if let Err(e) = self
+                                .ports
+                                .cache
+                                .put(&key, v.to_string().as_bytes(), ttl)
+                                .await
+                            {
+                                tracing::debug!(error = %e, "could not cache a session version");
+                            }
                         }
+                        Some(v)
                     }
-                    Some(v)
+                    // The account is gone: nothing it signed stands.
+                    Ok(None) => return false,
+                    Err(e) => {
+                        // Every signed-in request of an outage passes here: one line a second.
+                        if crate::telemetry::log_now(&UNCHECKED_LOGGED) {
+                            tracing::warn!(error = %e, "cannot check whether a session was ended; accepting the token (logged at most once a second)");
+                        }
+                        return true;
+                    }
                 }
-                // The account is gone: nothing it signed stands.
-                Ok(None) => return false,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot check whether a session was ended; accepting the token");
-                    return true;
-                }
-            },
+            }
         };
         current == Some(who.session_version)
+    }
+
+    /// The account's current session version if the cache holds it; `None` when only the
+    /// store could tell (the fast lane then leaves the request to the full path).
+    pub async fn session_version_cached(&self, username: &str) -> Option<u64> {
+        let raw = self.ports.cache.get(&version_key(username)).await.ok()??;
+        std::str::from_utf8(&raw).ok()?.parse().ok()
     }
 
     /// Drops the cached session versions of these accounts (their sessions changed).
