@@ -1,12 +1,15 @@
 //! Publication warms the results cache: once senate publishes a course, every registered
 //! student's results are loaded into the cache in the background, once each however many
-//! courses were published together, so the first reads of results day are hits.
+//! courses were published together, so the first reads of results day are hits; and a copy
+//! of the old results written after that warm-up (by another portal's read racing the
+//! publication) is replaced by the second warm-up a little later.
 
 mod common;
 
 use common::university::{CSC201, DEAN, HOD, LECTURER, MTH201, MTH_HOD, SENATE, STUDENTS};
 use common::{cache_hits, json, path_matric, spawn_app, TestApp};
 use eportal::services::results::results_cache_key;
+use eportal::services::results_cache::ResultsDoc;
 use eportal_core::MatricNo;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -96,5 +99,44 @@ async fn publishing_warms_every_students_cached_results() {
         .map(|c| c["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, ["CSC 201", "MTH 201"], "{body}");
+    app.running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stale_copy_written_after_the_warm_up_is_replaced_by_the_second_pass() {
+    // A short store timeout, so the second pass comes 1.2 s after the first.
+    let app = common::spawn_app_with(|c| c.results_store_timeout_ms = 200).await;
+    process_and_approve(&app, CSC201.0, HOD).await;
+    act(&app, SENATE, CSC201.0, "publish").await;
+    let cache = app.running.services.ports.cache.clone();
+    let key = results_cache_key(&MatricNo::parse(STUDENTS[0]).unwrap());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while cache.get(&key).await.unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "{key} was not warmed within 15 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Another portal's read that loaded the results before the publication lands now: an
+    // old copy, fresh for an hour.
+    let old = ResultsDoc::new(br#"{"semesters":[]}"#, eportal_ports::now_ms() + 3_600_000);
+    cache
+        .put(&key, old.as_cached(), Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let raw = cache.get(&key).await.unwrap().expect("an entry");
+        let doc = ResultsDoc::decode(raw).expect("a document");
+        if std::str::from_utf8(doc.json()).unwrap().contains("CSC 201") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the old copy was still served 10 s after the publication"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     app.running.shutdown().await;
 }

@@ -9,17 +9,23 @@
 //! Never let warming delay a request: it runs after the request has been answered, and a
 //! warm-up that fails only leaves a cache miss behind. A warm-up always loads from the store
 //! (it does not trust what the cache holds: a read racing the invalidation may have put the
-//! old results back), taking its turn behind any read loading the same student.
+//! old results back), taking its turn behind any read loading the same student; and each
+//! batch is warmed a second time a little later, for the reads of other portals (sharing the
+//! cache on Redis) whose late writes no lock of this process can order.
 
 use super::Services;
 use eportal_core::MatricNo;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
 
 /// How long the warmer lets publications gather before it starts loading.
 const GATHER: Duration = Duration::from_millis(300);
+/// Beyond the store timeout, before a batch is warmed the second time: a cache write that
+/// left just before that timeout has landed by then.
+const RECHECK_MARGIN: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 pub struct Warmer {
@@ -51,18 +57,32 @@ impl Warmer {
 }
 
 impl Services {
-    /// Runs the cache warmer until `shutdown` turns true.
+    /// Runs the cache warmer until `shutdown` turns true. Each batch is warmed twice: at once,
+    /// and again once every results read that began before the publication has given up or
+    /// finished (`results_store_timeout_ms` and a second more). A read of another portal that
+    /// loaded the old results just before the publication could otherwise put them back after
+    /// the first warm-up, to be served until they expire.
     pub async fn run_warmer(&self, mut shutdown: watch::Receiver<bool>) {
+        let recheck = Duration::from_millis(self.config.results_store_timeout_ms) + RECHECK_MARGIN;
+        let mut again: VecDeque<(Instant, Vec<MatricNo>)> = VecDeque::new();
         loop {
-            tokio::select! {
-                _ = self.warmer.wake.notified() => {}
+            let next = again.front().map(|(at, _)| *at);
+            let batch = tokio::select! {
+                _ = self.warmer.wake.notified() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(GATHER) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                    let batch = self.warmer.take();
+                    again.push_back((Instant::now() + recheck, batch.clone()));
+                    batch
+                }
+                _ = tokio::time::sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
+                    again.pop_front().map(|(_, b)| b).unwrap_or_default()
+                }
                 _ = shutdown.changed() => return,
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(GATHER) => {}
-                _ = shutdown.changed() => return,
-            }
-            for m in self.warmer.take() {
+            };
+            for m in batch {
                 if *shutdown.borrow() {
                     return;
                 }
