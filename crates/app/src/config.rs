@@ -318,6 +318,9 @@ pub struct Config {
     pub queue_namespace: String,
     /// Prefix of every key on Redis.
     pub cache_prefix: String,
+    /// Entries the in-process cache holds at most (a student's results, a session version):
+    /// at least two per student who reads on results day keeps every read a hit.
+    pub cache_max_entries: u64,
     pub role: ProcessRole,
     pub log_format: LogFormat,
     pub limits: Limits,
@@ -352,6 +355,7 @@ impl Default for Config {
             cache_url: "memory".into(),
             queue_namespace: "eportal".into(),
             cache_prefix: "eportal:".into(),
+            cache_max_entries: 200_000,
             role: ProcessRole::All,
             log_format: LogFormat::Text,
             limits: Limits::default(),
@@ -580,6 +584,12 @@ impl Config {
     /// outage), and a results read must give up on the store before the request times out,
     /// so the student is told when to come back instead of being cut off.
     fn validate_results_cache(&self) -> anyhow::Result<()> {
+        if !(1_000..=100_000_000).contains(&self.cache_max_entries) {
+            bail!(
+                "EPORTAL_CACHE_MAX_ENTRIES ({}) must be from 1000 to 100000000: the in-process cache keeps a student's results and session version, about 2 KB each",
+                self.cache_max_entries
+            );
+        }
         if self.results_stale_ttl_secs < self.results_cache_ttl_secs.max(1) {
             bail!(
                 "EPORTAL_RESULTS_STALE_TTL_SECS ({}) must be at least EPORTAL_RESULTS_CACHE_TTL_SECS ({}) and more than 0: it is how long a cached copy is kept to serve through a store outage",

@@ -37,7 +37,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Ports> {
         Arc<dyn eportal_ports::RateLimits>,
     ) = if cache_url == "memory" {
         (
-            Arc::new(MemoryCache::new(200_000)),
+            Arc::new(MemoryCache::new(config.cache_max_entries)),
             Arc::new(LocalRateLimits::new()),
         )
     } else {

@@ -134,6 +134,20 @@ fn a_bad_value_is_named_as_the_operator_wrote_it() {
 }
 
 #[test]
+fn a_cache_size_out_of_range_is_refused_with_its_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = config_error(
+        eportal(tmp.path())
+            .env("EPORTAL_CACHE_MAX_ENTRIES", "10")
+            .arg("migrate"),
+    );
+    assert!(
+        err.contains("EPORTAL_CACHE_MAX_ENTRIES (10) must be from 1000 to 100000000"),
+        "{err}"
+    );
+}
+
+#[test]
 fn listen_takes_a_host_name() {
     let tmp = tempfile::tempdir().unwrap();
     let mut cmd = eportal(tmp.path());
