@@ -16,7 +16,6 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 use std::sync::OnceLock;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// The password of every seeded account.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -63,7 +62,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let app = App::build(config)
         .await
         .expect("the application builds over SQLite");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    // Bound as the portal binds its own address (a listen backlog for results-day bursts),
+    // so the tests meet the same accept queue as a deployment.
+    let listener = eportal::http::serve::bind("127.0.0.1:0".parse().unwrap()).expect("bind port 0");
     let running = app
         .start(Some(listener))
         .await
