@@ -9,8 +9,9 @@
 //! hashes in a second, the next are told the second after. `Retry-After` counts whole
 //! seconds, so a storm refused in one instant would come back in one instant each second and
 //! find the pool able to start only a part of them in time; instead each refusal is held for
-//! a moment (at most half a second) so that those booked into one second come back spread
-//! over its first half, and the pool stays busy at its full rate. A storm of thousands thus
+//! a moment (at most 300 ms, so that even a refusal answered late in a burst is answered
+//! within a second) so that those booked into one second come back spread over its first
+//! 300 ms, and the pool stays busy at its full rate. A storm of thousands thus
 //! comes back spread out, each admitted when it returns, instead of all at once a second
 //! later and refused again (one who still finds the pool full is given a later second). Appointments are only
 //! a count per second; nothing is held for them, so memory goes back to its baseline as soon
@@ -36,7 +37,7 @@ const GUESSED: u64 = FIRST_GUESS.as_micros() as u64;
 const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
 /// Those booked into one second are asked to arrive over this first part of it.
-const SPREAD: Duration = Duration::from_millis(500);
+const SPREAD: Duration = Duration::from_millis(300);
 
 /// A refused sign-in's appointment.
 struct Appointment {
@@ -138,7 +139,7 @@ impl HashPool {
     /// The refusal for a sign-in that cannot start hashing soon enough, with an
     /// appointment in the first second that has room (see the module's note): when to come
     /// back, and how long to hold the refusal before sending it so that those booked into one
-    /// second arrive spread over its first half rather than all at its first instant.
+    /// second arrive spread over its first [`SPREAD`] rather than all at its first instant.
     fn come_back_later(&self, wait_for_queue: Duration) -> Appointment {
         let since = self.started.elapsed();
         let earliest = (since + wait_for_queue).as_secs() + 1;
@@ -287,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn each_second_is_booked_with_what_the_pool_hashes_in_a_second_spread_over_its_first_half() {
+    fn each_second_is_booked_with_what_the_pool_hashes_in_a_second_spread_over_its_start() {
         let pool = HashPool::new(2, 10, Duration::from_millis(500));
         // 100 ms a hash, 2 at once: 20 a second; 200 refusals fill 10 seconds.
         pool.hash_micros.store(100_000, Ordering::Relaxed);
@@ -306,8 +307,8 @@ mod tests {
                 "20 a second: {i} at {at:?}"
             );
             assert!(
-                at.subsec_millis() < 500,
-                "in the first half of its second: {at:?}"
+                at.subsec_millis() < SPREAD.as_millis() as u32,
+                "in the first {SPREAD:?} of its second: {at:?}"
             );
         }
         assert!(first <= since.as_secs() + 1);
