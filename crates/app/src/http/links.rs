@@ -7,7 +7,6 @@ use super::extract::ApiPath;
 use super::RouteTable;
 use crate::services::results_cache::ResultsDoc;
 use crate::services::{ServiceError, Services};
-use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, Method};
 use axum::response::Response;
@@ -31,13 +30,8 @@ async fn by_link(
 /// one (personal data behind a secret in the address), marked if possibly stale.
 pub(super) fn link_response(doc: ResultsDoc) -> Response {
     let stale = doc.stale;
-    let (buf, at) = doc.into_parts();
-    let mut res = Response::new(Body::from(Bytes::from(buf).slice(at..)));
+    let mut res = super::students::json_response(doc);
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),

@@ -79,13 +79,7 @@ pub(super) fn results_response(doc: ResultsDoc, if_none_match: Option<&HeaderVal
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
-        let (buf, at) = doc.into_parts();
-        let mut r = Response::new(Body::from(Bytes::from(buf).slice(at..)));
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        r
+        json_response(doc)
     };
     let h = res.headers_mut();
     if let Some(etag) = etag {
@@ -96,6 +90,17 @@ pub(super) fn results_response(doc: ResultsDoc, if_none_match: Option<&HeaderVal
         mark_stale(h);
     }
     res
+}
+
+/// A `200` with a cached document's JSON body, sent from its buffer without a copy.
+pub(super) fn json_response(doc: ResultsDoc) -> Response {
+    let (buf, at) = doc.into_parts();
+    let mut r = Response::new(Body::from(Bytes::from(buf).slice(at..)));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 /// Marks an answer as served from the cache while the store is failing (possibly stale).

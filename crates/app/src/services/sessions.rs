@@ -56,13 +56,7 @@ impl Services {
     /// Whether `who`'s token still stands: its session version is the account's current one.
     pub async fn session_current(&self, who: &Principal) -> bool {
         let key = version_key(&who.username);
-        let cached = match self.ports.cache.get(&key).await {
-            Ok(v) => v.and_then(|b| String::from_utf8(b).ok()?.parse::<u64>().ok()),
-            Err(e) => {
-                tracing::debug!(error = %e, "cache unavailable; reading the session version from the store");
-                None
-            }
-        };
+        let cached = self.session_version_cached(&who.username).await;
         // Bounded like a results read: a store that hangs (a database going down) must not
         // hold every signed-in request for as long as its connection pool waits.
         let limit = Duration::from_millis(self.config.results_store_timeout_ms);
@@ -112,7 +106,13 @@ impl Services {
     /// The account's current session version if the cache holds it; `None` when only the
     /// store could tell (the fast lane then leaves the request to the full path).
     pub async fn session_version_cached(&self, username: &str) -> Option<u64> {
-        let raw = self.ports.cache.get(&version_key(username)).await.ok()??;
+        let raw = match self.ports.cache.get(&version_key(username)).await {
+            Ok(v) => v?,
+            Err(e) => {
+                tracing::debug!(error = %e, "cache unavailable; reading the session version from the store");
+                return None;
+            }
+        };
         std::str::from_utf8(&raw).ok()?.parse().ok()
     }
 
