@@ -78,6 +78,7 @@ GET    /api/v1/students/{matric_no}/results                            U    A   
 GET    /api/v1/r/{token}                                               A    A   A   A    A    A   A    A    A   A   A
 POST   /api/v1/score-sheets                                            U    R   R   C    R    R   R    R    R   R   C
 GET    /api/v1/score-sheets/{id}                                       U    N   N   A    N    A   N    A    N   A   A
+POST   /api/v1/score-sheets/{id}/confirm                               U    N   N   C    N    R   N    R    N   R   C
 GET    /api/v1/me/review-queue                                         U    R   R   R    R    A   A    A    A   A   R
 GET    /api/v1/admin/sheets                                            U    R   R   R    R    R   R    R    R   A   A
 GET    /api/v1/admin/dead-letters                                      U    R   R   R    R    R   R    R    R   A   A
@@ -120,6 +121,7 @@ GET    /courses/{course}/{session}/{semester}/template.xlsx L   R   R   A    R  
 POST   /courses/{course}/{session}/{semester}/sheets       L    R   R   C    R    R   R    R    R   R   C
 POST   /courses/{course}/{session}/{semester}/submit       L    R   R   C    R    C   R    C    R   C   C
 GET    /sheets/{id}                                        L    N   N   A    N    A   N    A    N   A   A
+POST   /sheets/{id}/confirm                                L    N   N   C    N    R   N    R    N   R   C
 GET    /review                                             L    R   R   R    R    A   A    A    A   A   R
 GET    /review/{course}/{session}/{semester}               L    R   R   R    R    A   R    A    R   A   A
 POST   /review/{course}/{session}/{semester}/approve       L    R   R   R    R    A   R    R    R   R   R

@@ -252,7 +252,7 @@ async fn sheets_over_the_size_limit_are_refused() {
     }
     let (status, body) = app.upload_csv(&lecturer, CSC201.0, &csv).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    assert!(body["detail"].as_str().unwrap().contains("2048"), "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("2 KB"), "{body}");
 
     // Far over the limit: refused while reading, before the use case sees it.
     let big = "x".repeat(100 * 1024);

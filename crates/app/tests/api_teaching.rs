@@ -11,7 +11,7 @@ use common::university::{
 };
 use common::{json, problem, spawn_app, TestApp};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::{Read, Write};
 
 /// The seeded students as a class list names them ("Surname, First name"), by matric number.
@@ -368,6 +368,12 @@ async fn the_sheet_history_lists_every_upload_newest_first() {
     let (status, body) = app.upload_csv(&lecturer, CSC201.0, &csv).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let second = body["id"].as_i64().unwrap();
+    // Its bad row would take the third student's score away: held until confirmed.
+    let held = app.wait_processed(&lecturer, second).await;
+    assert_eq!(held["status"], "held", "{held}");
+    let confirm = format!("/api/v1/score-sheets/{second}/confirm");
+    let res = app.post_json(&confirm, Some(&lecturer), &json!({})).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
     app.wait_processed(&lecturer, second).await;
 
     for who in [LECTURER, HOD, DEAN] {

@@ -106,6 +106,12 @@ impl Tally {
     }
 }
 
+/// A GPA as people see it: none at all over zero credit units (a semester of zero-unit
+/// courses only, or nothing graded yet), which must never read as 0.00, "failed everything".
+pub fn over_units(tally: Tally, gpa: Gpa) -> Option<Gpa> {
+    (tally.units > 0).then_some(gpa)
+}
+
 /// The GPA of a set of attempts (for a semester GPA, pass that semester's attempts).
 pub fn gpa(attempts: &[Attempt], policy: &GradingPolicy) -> Gpa {
     Tally::of(attempts).gpa(policy.gpa_rounding)
@@ -159,9 +165,19 @@ pub fn summarise(attempts: &[Attempt], policy: &GradingPolicy) -> Vec<SemesterSu
         attempts.iter().map(|a| (a.session, a.semester)).collect();
     terms.sort();
     terms.dedup();
+    summarise_terms(&terms, attempts, policy)
+}
+
+/// [`summarise`] for the given terms (sorted), also those with no graded attempt at all
+/// (a semester whose only course result is an absence held as incomplete).
+pub fn summarise_terms(
+    terms: &[(AcademicSession, Semester)],
+    attempts: &[Attempt],
+    policy: &GradingPolicy,
+) -> Vec<SemesterSummary> {
     terms
-        .into_iter()
-        .map(|term| {
+        .iter()
+        .map(|&term| {
             let this: Vec<Attempt> = attempts
                 .iter()
                 .filter(|a| (a.session, a.semester) == term)

@@ -50,6 +50,22 @@ pub enum RetakePolicy {
     LatestReplaces,
 }
 
+/// How a student recorded absent from the exam (`ABS` on the sheet) counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AbsencePolicy {
+    /// As a failed course: its units count, with 0 points (the default).
+    #[default]
+    Fail,
+    /// As an incomplete result: the semester's GPA (and the CGPA from then on) is withheld
+    /// until the absence is resolved by a score.
+    Incomplete,
+}
+
+/// The grade recorded for a student absent from the exam, whatever the policy's bands are
+/// (a policy may not name a band `ABS`).
+pub const ABSENT_GRADE: &str = "ABS";
+
 /// An institution's grading rules. Scores are in tenths of a mark, CGPA thresholds in
 /// hundredths of a point, so nothing here is a float.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +79,9 @@ pub struct GradingPolicy {
     pub total_rounding: TotalRounding,
     pub gpa_rounding: GpaRounding,
     pub retake: RetakePolicy,
+    /// How an absence from the exam counts; policies written before it existed fail it.
+    #[serde(default)]
+    pub absence: AbsencePolicy,
     /// Classes in any order; the highest class whose minimum the CGPA reaches is awarded.
     pub classes: Vec<DegreeClass>,
 }
@@ -102,6 +121,10 @@ pub enum PolicyError {
     PassMarkInsideBand(Score),
     #[error("grade {0} is below the pass mark but earns points; a failed course earns 0")]
     FailingGradeEarnsPoints(String),
+    #[error(
+        "a grade band is named {ABSENT_GRADE}, which is kept for students absent from the exam"
+    )]
+    AbsentGradeTaken,
     #[error("two classes of degree start at the same CGPA {0}")]
     DuplicateClass(Gpa),
     #[error("class of degree {0} starts above the top of the grade-point scale")]
@@ -149,6 +172,7 @@ impl GradingPolicy {
             total_rounding: TotalRounding::WholeHalfUp,
             gpa_rounding: GpaRounding::HalfUp,
             retake: RetakePolicy::AllAttemptsCount,
+            absence: AbsencePolicy::Fail,
             classes: vec![
                 class("First Class", 450),
                 class("Second Class Upper", 350),
@@ -208,6 +232,13 @@ impl GradingPolicy {
         if self.bands.iter().any(|b| blank(&b.grade)) || self.classes.iter().any(|c| blank(&c.name))
         {
             return Err(PolicyError::BlankName);
+        }
+        if self
+            .bands
+            .iter()
+            .any(|b| b.grade.trim().eq_ignore_ascii_case(ABSENT_GRADE))
+        {
+            return Err(PolicyError::AbsentGradeTaken);
         }
         let mut sorted = self.bands.clone();
         sorted.sort_by_key(|b| b.min_total);

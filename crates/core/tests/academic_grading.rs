@@ -332,6 +332,7 @@ fn a_custom_policy_is_just_data() {
         total_rounding: TotalRounding::Exact,
         gpa_rounding: GpaRounding::Truncate,
         retake: RetakePolicy::LatestReplaces,
+        absence: Default::default(),
         classes: vec![],
     };
     p.validate().unwrap();

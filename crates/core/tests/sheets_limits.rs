@@ -212,6 +212,14 @@ proptest! {
             prop_assert!(a.ca <= policy.ca_max && a.exam <= policy.exam_max);
             prop_assert_eq!(a.total.tenths(), a.ca.tenths() + a.exam.tenths());
             let raw = &sheet.rows[a.row - 2];
+            if a.grade == "ABS" {
+                // Recorded absent: only where the exam cell says so, with no points.
+                prop_assert!(raw.exam.eq_ignore_ascii_case("abs"), "ABS only as written");
+                prop_assert_eq!((a.exam, a.points), (Score::ZERO, 0));
+                let ca = if raw.ca.is_empty() { Ok(Score::ZERO) } else { Score::parse(&raw.ca) };
+                prop_assert_eq!(Ok(a.ca), ca, "CA exactly as written (none: 0)");
+                continue;
+            }
             prop_assert_eq!(Ok(a.ca), Score::parse(&raw.ca), "CA exactly as written");
             prop_assert_eq!(Ok(a.exam), Score::parse(&raw.exam), "exam exactly as written");
         }

@@ -85,7 +85,6 @@ fn the_bad_rows_fixture_row_by_row() {
             (14, Duplicate),
             (15, OutOfRange),
             (16, NotANumber),
-            (17, Absent),
             (18, OutOfRange),
         ]
     );
@@ -109,6 +108,16 @@ fn the_bad_rows_fixture_row_by_row() {
                 total: Score::from_marks(60),
                 grade: "B".into(),
                 points: 4,
+            },
+            // "ABS" in the exam column: recorded as absent, with the CA earned.
+            AcceptedRow {
+                row: 17,
+                matric: m("SCI/2021/010"),
+                ca: Score::from_marks(20),
+                exam: Score::ZERO,
+                total: Score::from_marks(20),
+                grade: "ABS".into(),
+                points: 0,
             },
         ]
     );
@@ -135,7 +144,7 @@ fn the_bad_rows_fixture_row_by_row() {
         "{}",
         msg(6)
     );
-    assert!(msg(7).contains("absent"), "{}", msg(7));
+    assert!(msg(7).contains("write ABS"), "{}", msg(7));
     assert!(msg(8).contains("incomplete"), "{}", msg(8));
     assert!(msg(12).contains("same as row 11"), "{}", msg(12));
     assert!(msg(13).contains("rows 13 and 14"), "{}", msg(13));
@@ -323,6 +332,53 @@ fn absent_words_in_the_exam_column() {
         &everyone(&["A/1", "A/2", "A/3"]),
         &GradingPolicy::default(),
     );
-    assert!(v.rejected.iter().all(|e| e.kind == RowErrorKind::Absent));
-    assert_eq!(v.rejected.len(), 3);
+    // Recorded as absent (not left out), with the CA they earned and no points.
+    assert!(v.rejected.is_empty(), "{:?}", v.rejected);
+    let absent: Vec<(usize, &str, u16, u16, u8)> = v
+        .accepted
+        .iter()
+        .map(|a| {
+            (
+                a.row,
+                a.grade.as_str(),
+                a.ca.tenths(),
+                a.exam.tenths(),
+                a.points,
+            )
+        })
+        .collect();
+    assert_eq!(
+        absent,
+        vec![
+            (2, "ABS", 300, 0, 0),
+            (3, "ABS", 300, 0, 0),
+            (4, "ABS", 300, 0, 0)
+        ]
+    );
+}
+
+#[test]
+fn an_empty_exam_cell_is_not_an_absence() {
+    // A blank may be a score not yet typed in: the lecturer must say ABS to record absence.
+    let s = sheet(&[
+        (2, "A/1", "30", ""),
+        (3, "A/2", "", "ABS"),
+        (4, "A/3", "55", "ABS"),
+    ]);
+    let v = validate(
+        &s,
+        &everyone(&["A/1", "A/2", "A/3"]),
+        &GradingPolicy::default(),
+    );
+    assert_eq!(
+        kinds(&v),
+        vec![(2, RowErrorKind::Absent), (4, RowErrorKind::OutOfRange)]
+    );
+    assert!(
+        v.rejected[0].message.contains("write ABS"),
+        "{}",
+        v.rejected[0].message
+    );
+    assert_eq!(v.accepted.len(), 1);
+    assert_eq!((v.accepted[0].row, v.accepted[0].ca), (3, Score::ZERO));
 }

@@ -13,6 +13,7 @@
 
 pub mod blob;
 pub mod cache;
+pub mod changes;
 pub mod error;
 pub mod notify;
 pub mod queue;
@@ -29,8 +30,8 @@ pub use notify::{Notice, Notifier};
 pub use queue::{Delivery, JobQueue, QueueStats};
 pub use rate::RateLimits;
 pub use store::{
-    ApplyOutcome, Directory, NewSheet, RecordStore, Results, SheetOutcome, SheetReport,
-    SheetStatus, SheetSummary, Sheets, Users, Workflow,
+    ApplyOutcome, Directory, NewSheet, RecordStore, Results, SheetChanges, SheetMode, SheetOutcome,
+    SheetReport, SheetStatus, SheetSummary, Sheets, Users, Workflow,
 };
 
 /// Milliseconds since the Unix epoch: how every adapter stores time, so rows are comparable

@@ -99,6 +99,9 @@ pub enum SheetStatus {
     Processed,
     /// The file as a whole could not be used (not a spreadsheet, no header, …).
     Rejected,
+    /// Judged, but not applied: it would remove scores the course has, and the lecturer has
+    /// not yet confirmed that (or uploaded it to add rows instead).
+    Held,
     /// A newer sheet for the same course and term replaced it.
     Superseded,
     /// Processing kept failing; the job is in the dead-letter place.
@@ -110,6 +113,7 @@ impl SheetStatus {
         match self {
             SheetStatus::Queued => "queued",
             SheetStatus::Processed => "processed",
+            SheetStatus::Held => "held",
             SheetStatus::Rejected => "rejected",
             SheetStatus::Superseded => "superseded",
             SheetStatus::Failed => "failed",
@@ -120,6 +124,7 @@ impl SheetStatus {
         [
             SheetStatus::Queued,
             SheetStatus::Processed,
+            SheetStatus::Held,
             SheetStatus::Rejected,
             SheetStatus::Superseded,
             SheetStatus::Failed,
@@ -134,6 +139,51 @@ impl SheetStatus {
     }
 }
 
+/// What a sheet's rows do to the scores a course term already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SheetMode {
+    /// The sheet is the course's whole list: students left off it lose their score (which
+    /// needs the lecturer's confirmation).
+    #[default]
+    Replace,
+    /// The sheet's rows are added to (or change) the scores already there; nobody is removed.
+    /// A class list split over several files ends with every part's scores.
+    AddRows,
+}
+
+impl SheetMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SheetMode::Replace => "replace",
+            SheetMode::AddRows => "add_rows",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [SheetMode::Replace, SheetMode::AddRows]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+}
+
+/// What a sheet did (or, while held, would do) to the course's current scores: counts, and
+/// the matric numbers of those changed and removed (the first [`SheetChanges::LISTED`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SheetChanges {
+    pub added: u32,
+    pub changed: u32,
+    pub unchanged: u32,
+    pub removed: u32,
+    pub changed_matrics: Vec<String>,
+    pub removed_matrics: Vec<String>,
+}
+
+impl SheetChanges {
+    /// How many matric numbers of each kind are kept for people to read.
+    pub const LISTED: usize = 100;
+}
+
 /// An upload, as recorded before any processing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSheet {
@@ -142,6 +192,7 @@ pub struct NewSheet {
     pub size_bytes: u64,
     pub filename: Option<String>,
     pub uploaded_by: String,
+    pub mode: SheetMode,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +212,11 @@ pub struct SheetSummary {
     pub message: Option<String>,
     pub processed_at_ms: Option<i64>,
     pub superseded_by: Option<i64>,
+    pub mode: SheetMode,
+    /// The lecturer confirmed the scores this sheet removes.
+    pub removals_confirmed: bool,
+    /// Set once the sheet has been judged against the course's scores.
+    pub changes: Option<SheetChanges>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,13 +246,17 @@ pub enum ApplyOutcome {
     SupersededAlready { by: i64 },
     /// The sheet was already final (a redelivered job): nothing changed.
     AlreadyFinal { status: SheetStatus },
+    /// Judged and held, nothing applied: it would remove this many scores and the lecturer
+    /// has not confirmed that.
+    Held { removed: u32 },
 }
 
 #[async_trait]
 pub trait Sheets: Send + Sync {
     /// Records an upload and, in the same transaction, writes its processing job into the
-    /// outbox. The same bytes for the same course and term are the same sheet: the existing
-    /// one is returned with `false`.
+    /// outbox. The same bytes for the same course, term and mode are the same sheet — the
+    /// existing one is returned with `false` — unless that sheet was superseded: then the
+    /// upload is a new sheet, which makes the earlier file current again.
     async fn submit_sheet(
         &self,
         sheet: &NewSheet,
@@ -218,16 +278,28 @@ pub trait Sheets: Send + Sync {
     ) -> PortResult<(Vec<SheetSummary>, u64)>;
 
     /// Applies a worker's decision in one transaction: score records upserted with a new
-    /// version where they changed (history kept), row errors stored, older processed sheets
-    /// of the term marked superseded, the sheet's status and counts set, and the semester
-    /// results of affected students recomputed under `policy`. Idempotent: a sheet that is
-    /// already final changes nothing.
+    /// version where they changed (history kept), students left off a replacing sheet
+    /// removed, row errors stored, older processed or held sheets of the term marked
+    /// superseded (by a replacing sheet only), the sheet's status, counts and changes set, and
+    /// the semester results of affected students recomputed under `policy`. A replacing sheet
+    /// that would remove scores without the lecturer's confirmation is held instead, with its
+    /// changes and row errors stored and nothing applied. Idempotent: a sheet that is already
+    /// final changes nothing.
     async fn apply_sheet(
         &self,
         sheet_id: i64,
         outcome: &SheetOutcome,
         policy: &GradingPolicy,
     ) -> PortResult<ApplyOutcome>;
+
+    /// The lecturer confirms the removals of a held sheet: it is queued again, with a new
+    /// processing job in the same transaction, to be applied removals and all.
+    /// [`crate::PortError::Conflict`] if the sheet is not held.
+    async fn confirm_sheet(
+        &self,
+        sheet_id: i64,
+        request_id: Option<&str>,
+    ) -> PortResult<SheetSummary>;
 
     /// Marks a sheet failed (its job was dead-lettered) with the reason.
     async fn fail_sheet(&self, sheet_id: i64, message: &str) -> PortResult<()>;

@@ -1,13 +1,15 @@
 //! Applying a worker's decision about a sheet, in one transaction.
 //!
 //! The current scores of a course term are the accepted rows of its latest (highest id)
-//! processed sheet. Applies of the same term are serialised by a transaction-scoped advisory
-//! lock on the term, so two workers can never interleave their writes; a sheet older than
-//! the term's processed one is superseded without touching any score. A score gets a new
-//! version only when its value changed; versions are unique by constraint.
+//! processed replacing sheet, with the rows of "add rows" sheets added to them. Applies of the
+//! same term are serialised by a transaction-scoped advisory lock on the term, so two workers
+//! can never interleave their writes; a sheet older than the term's processed replacing one
+//! is superseded without touching any score. A score gets a new version only when its value
+//! changed; versions are unique by constraint. A replacing sheet that would remove scores is
+//! held, unapplied, until the lecturer confirms.
 //!
 //! Must never apply anything from a sheet that is already final (a redelivered job), and
-//! never leave a term with two processed sheets.
+//! never remove a score the lecturer did not confirm removing.
 
 use crate::convert::kind_name;
 use crate::error::db;
@@ -15,8 +17,9 @@ use crate::results::recompute;
 use crate::PgStore;
 use eportal_core::sheet::{AcceptedRow, RowError};
 use eportal_core::{GradingPolicy, MatricNo};
+use eportal_ports::changes::{held_message, ChangeTally};
 use eportal_ports::error::PortResult;
-use eportal_ports::{now_ms, ApplyOutcome, PortError, SheetOutcome};
+use eportal_ports::{now_ms, ApplyOutcome, PortError, SheetMode, SheetOutcome};
 use sqlx::{PgConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,20 +56,24 @@ pub(crate) async fn apply(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    let status: String = sqlx::query_scalar("SELECT status FROM sheets WHERE id = $1 FOR UPDATE")
-        .bind(sheet_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
+    let (status, mode, confirmed): (String, String, bool) = sqlx::query_as(
+        "SELECT status, mode, removals_confirmed FROM sheets WHERE id = $1 FOR UPDATE",
+    )
+    .bind(sheet_id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db)?;
     let status = crate::convert::status(&status)?;
     if status.is_final() {
         return Ok(ApplyOutcome::AlreadyFinal { status });
     }
+    let mode = SheetMode::parse(&mode)
+        .ok_or_else(|| PortError::Invalid(format!("stored sheet mode '{mode}' is not valid")))?;
 
     // A newer sheet of the term already applied: this one replaces nothing, whatever it says.
     let newer: Option<i64> = sqlx::query_scalar(
         "SELECT max(id) FROM sheets WHERE course_code = $1 AND session = $2 AND semester = $3 \
-         AND status = 'processed' AND id > $4",
+         AND status = 'processed' AND mode = 'replace' AND id > $4",
     )
     .bind(&term.code)
     .bind(term.session)
@@ -105,7 +112,12 @@ pub(crate) async fn apply(
             }
         }
         (None, SheetOutcome::Judged { accepted, rejected }) => {
-            judged(&mut tx, &term, sheet_id, accepted, rejected, policy).await?
+            let sheet = Judging {
+                id: sheet_id,
+                mode,
+                confirmed,
+            };
+            judged(&mut tx, &term, &sheet, accepted, rejected, policy).await?
         }
     };
     tx.commit().await.map_err(db)?;
@@ -116,6 +128,13 @@ struct Term {
     code: String,
     session: i32,
     semester: i32,
+}
+
+/// The sheet being applied: its id, mode and whether its removals were confirmed.
+struct Judging {
+    id: i64,
+    mode: SheetMode,
+    confirmed: bool,
 }
 
 /// A score's value, as compared to decide whether it changed.
@@ -143,11 +162,12 @@ impl Value {
 async fn judged(
     conn: &mut PgConnection,
     term: &Term,
-    sheet_id: i64,
+    sheet: &Judging,
     accepted: &[AcceptedRow],
     rejected: &[RowError],
     policy: &GradingPolicy,
 ) -> PortResult<ApplyOutcome> {
+    let sheet_id = sheet.id;
     let counts = (
         accepted.len() + rejected.len(),
         accepted.len(),
@@ -160,53 +180,84 @@ async fn judged(
         rows.insert(r.matric.as_str(), r);
     }
 
-    sqlx::query(
-        "UPDATE sheets SET status = 'superseded', superseded_by = $4 WHERE course_code = $1 \
-         AND session = $2 AND semester = $3 AND status = 'processed' AND id < $4",
-    )
-    .bind(&term.code)
-    .bind(term.session)
-    .bind(term.semester)
-    .bind(sheet_id)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-
     let current = current_values(conn, term).await?;
     let latest = latest_versions(conn, term).await?;
     let mut new_versions: Vec<(&AcceptedRow, i32)> = Vec::new();
     let mut affected: BTreeSet<String> = BTreeSet::new();
+    let mut tally = ChangeTally::default();
     for (matric, row) in &rows {
-        if current.get(*matric) == Some(&Value::of(row)) {
-            continue;
+        match current.get(*matric) {
+            Some(old) if old == &Value::of(row) => {
+                tally.unchanged += 1;
+                continue;
+            }
+            Some(_) => tally.changed.push(matric.to_string()),
+            None => tally.added += 1,
         }
         // Versions continue from the student's history, also after a drop and a re-add.
         new_versions.push((row, latest.get(*matric).map_or(1, |v| v + 1)));
         affected.insert(matric.to_string());
     }
-    let removed: Vec<String> = current
-        .keys()
-        .filter(|m| !rows.contains_key(m.as_str()))
-        .cloned()
-        .collect();
+    let removed: Vec<String> = match sheet.mode {
+        SheetMode::AddRows => Vec::new(),
+        SheetMode::Replace => current
+            .keys()
+            .filter(|m| !rows.contains_key(m.as_str()))
+            .cloned()
+            .collect(),
+    };
     affected.extend(removed.iter().cloned());
+    tally.removed.clone_from(&removed);
+    let changes = tally.finish();
+    let held = changes.removed > 0 && !sheet.confirmed;
 
-    write_scores(conn, term, sheet_id, &new_versions).await?;
-    drop_current(conn, term, &removed).await?;
     insert_row_errors(conn, sheet_id, rejected).await?;
-
+    if !held {
+        if sheet.mode == SheetMode::Replace {
+            sqlx::query(
+                "UPDATE sheets SET status = 'superseded', superseded_by = $4 \
+                 WHERE course_code = $1 AND session = $2 AND semester = $3 \
+                 AND status IN ('processed', 'held') AND id < $4",
+            )
+            .bind(&term.code)
+            .bind(term.session)
+            .bind(term.semester)
+            .bind(sheet_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        }
+        write_scores(conn, term, sheet_id, &new_versions).await?;
+        drop_current(conn, term, &removed).await?;
+    }
+    let (status, message) = if held {
+        ("held", Some(held_message(&changes)))
+    } else {
+        ("processed", None)
+    };
     sqlx::query(
-        "UPDATE sheets SET status = 'processed', rows_total = $2, rows_accepted = $3, \
-         rows_rejected = $4, message = NULL, processed_at_ms = $5 WHERE id = $1",
+        "UPDATE sheets SET status = $6, rows_total = $2, rows_accepted = $3, \
+         rows_rejected = $4, message = $7, processed_at_ms = $5, changes = $8 WHERE id = $1",
     )
     .bind(sheet_id)
     .bind(count(counts.0)?)
     .bind(count(counts.1)?)
     .bind(count(counts.2)?)
     .bind(now_ms())
+    .bind(status)
+    .bind(message)
+    .bind(
+        serde_json::to_string(&changes)
+            .map_err(|e| PortError::Invalid(format!("sheet changes: {e}")))?,
+    )
     .execute(&mut *conn)
     .await
     .map_err(db)?;
+    if held {
+        return Ok(ApplyOutcome::Held {
+            removed: changes.removed,
+        });
+    }
 
     let affected: Vec<String> = affected.into_iter().collect();
     recompute(conn, &affected, policy).await?;

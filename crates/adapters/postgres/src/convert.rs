@@ -10,7 +10,7 @@ use eportal_core::sheet::{RowError, RowErrorKind};
 use eportal_core::workflow::WorkflowState;
 use eportal_core::{AcademicSession, CourseCode, MatricNo, Role, Score, Semester};
 use eportal_ports::error::PortResult;
-use eportal_ports::{PortError, SheetStatus, SheetSummary};
+use eportal_ports::{PortError, SheetMode, SheetStatus, SheetSummary};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
@@ -114,7 +114,7 @@ pub(crate) fn term(row: &PgRow) -> PortResult<CourseTerm> {
 /// The columns [`sheet_summary`] reads, for `SELECT` and `RETURNING` lists.
 pub(crate) const SHEET_COLUMNS: &str = "id, course_code, session, semester, sha256, size_bytes, \
      filename, uploaded_by, uploaded_at_ms, status, rows_total, rows_accepted, rows_rejected, \
-     message, processed_at_ms, superseded_by";
+     message, processed_at_ms, superseded_by, mode, removals_confirmed, changes";
 
 pub(crate) fn sheet_summary(row: &PgRow) -> PortResult<SheetSummary> {
     Ok(SheetSummary {
@@ -132,6 +132,14 @@ pub(crate) fn sheet_summary(row: &PgRow) -> PortResult<SheetSummary> {
         message: get(row, "message")?,
         processed_at_ms: get(row, "processed_at_ms")?,
         superseded_by: get(row, "superseded_by")?,
+        mode: {
+            let m = get::<String>(row, "mode")?;
+            SheetMode::parse(&m).ok_or_else(|| corrupt("sheet mode", &m, "unknown mode"))?
+        },
+        removals_confirmed: get(row, "removals_confirmed")?,
+        changes: get::<Option<String>>(row, "changes")?
+            .map(|c| serde_json::from_str(&c).map_err(|e| corrupt("sheet changes", &c, e)))
+            .transpose()?,
     })
 }
 

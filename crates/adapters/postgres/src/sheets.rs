@@ -31,10 +31,13 @@ impl Sheets for PgStore {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // DO NOTHING rather than an error: when another portal is inserting the same bytes at
         // this moment, this statement waits for it, and the sheet it wrote is the answer.
+        // A superseded sheet of the same bytes does not conflict: uploading an earlier file
+        // again makes it a new sheet, which becomes current when processed.
         let sql = format!(
             "INSERT INTO sheets (course_code, session, semester, sha256, size_bytes, filename, \
-             uploaded_by, uploaded_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT ON CONSTRAINT sheets_same_bytes DO NOTHING RETURNING {SHEET_COLUMNS}"
+             uploaded_by, uploaded_at_ms, mode) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (course_code, session, semester, sha256, mode) \
+             WHERE status <> 'superseded' DO NOTHING RETURNING {SHEET_COLUMNS}"
         );
         let inserted = sqlx::query(&sql)
             .bind(&code)
@@ -45,6 +48,7 @@ impl Sheets for PgStore {
             .bind(&sheet.filename)
             .bind(&sheet.uploaded_by)
             .bind(now_ms())
+            .bind(sheet.mode.as_str())
             .fetch_optional(&mut *tx)
             .await
             .map_err(|e| match db(e) {
@@ -68,13 +72,14 @@ impl Sheets for PgStore {
             None => {
                 let sql = format!(
                     "SELECT {SHEET_COLUMNS} FROM sheets WHERE course_code = $1 AND session = $2 \
-                     AND semester = $3 AND sha256 = $4"
+                     AND semester = $3 AND sha256 = $4 AND mode = $5 AND status <> 'superseded'"
                 );
                 let row = sqlx::query(&sql)
                     .bind(&code)
                     .bind(session)
                     .bind(semester)
                     .bind(&sheet.sha256)
+                    .bind(sheet.mode.as_str())
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?;
@@ -198,6 +203,51 @@ impl Sheets for PgStore {
         policy: &GradingPolicy,
     ) -> PortResult<ApplyOutcome> {
         apply::apply(self, sheet_id, outcome, policy).await
+    }
+
+    async fn confirm_sheet(
+        &self,
+        sheet_id: i64,
+        request_id: Option<&str>,
+    ) -> PortResult<SheetSummary> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let sql = format!(
+            "UPDATE sheets SET status = 'queued', removals_confirmed = TRUE, message = NULL \
+             WHERE id = $1 AND status = 'held' RETURNING {SHEET_COLUMNS}"
+        );
+        let updated = sqlx::query(&sql)
+            .bind(sheet_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        let Some(row) = updated else {
+            let found: Option<String> =
+                sqlx::query_scalar("SELECT status FROM sheets WHERE id = $1")
+                    .bind(sheet_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            return Err(match found {
+                None => PortError::NotFound(format!("sheet {sheet_id}")),
+                Some(status) => PortError::Conflict(format!(
+                    "sheet {sheet_id} is {status}, not held for confirmation"
+                )),
+            });
+        };
+        // Judged again from the file when its job runs: the row errors are written anew.
+        sqlx::query("DELETE FROM row_errors WHERE sheet_id = $1")
+            .bind(sheet_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let job = Envelope::new(
+            Job::ProcessSheet { sheet_id },
+            request_id.map(str::to_string),
+        );
+        outbox::enqueue(&mut tx, &job).await?;
+        let summary = convert::sheet_summary(&row)?;
+        tx.commit().await.map_err(db)?;
+        Ok(summary)
     }
 
     async fn fail_sheet(&self, sheet_id: i64, message: &str) -> PortResult<()> {

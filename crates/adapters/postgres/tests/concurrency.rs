@@ -123,6 +123,7 @@ async fn concurrent_submits_of_the_same_bytes_make_one_sheet() {
         size_bytes: 512,
         filename: Some("mth101.csv".into()),
         uploaded_by: LECTURER.into(),
+        mode: eportal_ports::SheetMode::Replace,
     };
     let mut tasks = Vec::new();
     for i in 0..12 {
@@ -181,7 +182,7 @@ async fn concurrent_applies_of_one_term_end_consistent() {
         jobs.push((late, judged(&uni, &scores(k, true))));
     }
     let mut tasks = Vec::new();
-    for (i, (id, outcome)) in jobs.into_iter().enumerate() {
+    for (i, (id, outcome)) in jobs.iter().cloned().enumerate() {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
         let policy = uni.policy.clone();
         tasks.push(tokio::spawn(async move {
@@ -192,6 +193,16 @@ async fn concurrent_applies_of_one_term_end_consistent() {
     for t in tasks {
         let (id, out) = t.await.expect("task");
         outcomes.insert(id, out.expect("apply_sheet"));
+    }
+    // A later sheet applied after the earlier one drops a student, so it waits for the
+    // lecturer's confirmation; confirmed, its job runs again (on the other process).
+    for (id, outcome) in &jobs {
+        if let ApplyOutcome::Held { removed } = outcomes[id] {
+            assert_eq!(removed, 1, "only the dropped student");
+            a.confirm_sheet(*id, None).await.expect("confirm_sheet");
+            let again = b.apply_sheet(*id, outcome, &uni.policy).await;
+            outcomes.insert(*id, again.expect("apply_sheet after confirming"));
+        }
     }
     for (k, t) in terms.iter().enumerate() {
         check_term(b.as_ref(), &uni, t, &scores(k, true), &outcomes).await;
@@ -206,7 +217,8 @@ async fn concurrent_applies_of_one_term_end_consistent() {
     }
 }
 
-/// The term ends as if its later sheet had been applied last, whatever the real order was.
+/// The term ends as if its later sheet had been applied last (its removal confirmed),
+/// whatever the real order was.
 async fn check_term(
     store: &PgStore,
     uni: &Uni,

@@ -15,8 +15,11 @@ use crate::SqliteStore;
 use eportal_core::model::CourseTerm;
 use eportal_core::sheet::{AcceptedRow, RowError};
 use eportal_core::{GradingPolicy, MatricNo};
+use eportal_ports::changes::{held_message, ChangeTally};
 use eportal_ports::error::PortResult;
-use eportal_ports::{now_ms, ApplyOutcome, PortError, SheetOutcome, SheetStatus};
+use eportal_ports::{
+    now_ms, ApplyOutcome, PortError, SheetChanges, SheetMode, SheetOutcome, SheetStatus,
+};
 use serde_json::json;
 use sqlx::SqliteConnection;
 use std::collections::{BTreeSet, HashMap};
@@ -59,24 +62,28 @@ pub(crate) async fn apply_sheet(
     policy: &GradingPolicy,
 ) -> PortResult<ApplyOutcome> {
     let mut tx = store.begin().await?;
-    let row =
-        sqlx::query("SELECT course_code, session, semester, status FROM sheets WHERE id = ?1")
-            .bind(sheet_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| PortError::NotFound(format!("sheet {sheet_id}")))?;
+    let row = sqlx::query(
+        "SELECT course_code, session, semester, status, mode, removals_confirmed \
+         FROM sheets WHERE id = ?1",
+    )
+    .bind(sheet_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| PortError::NotFound(format!("sheet {sheet_id}")))?;
     let current = status(&get::<String>(&row, "status")?)?;
     if current.is_final() {
         return Ok(ApplyOutcome::AlreadyFinal { status: current });
     }
     let term = crate::rows::term_of(&row)?;
+    let mode = crate::sheets::mode(&get::<String>(&row, "mode")?)?;
+    let confirmed = get::<i64>(&row, "removals_confirmed")? != 0;
     let now = now_ms();
 
     let newer: Option<i64> = bind_term(
         sqlx::query(
             "SELECT MAX(id) AS id FROM sheets WHERE course_code = ?1 AND session = ?2 \
-             AND semester = ?3 AND status = 'processed' AND id > ?4",
+             AND semester = ?3 AND status = 'processed' AND mode = 'replace' AND id > ?4",
         ),
         &term,
     )
@@ -118,46 +125,77 @@ pub(crate) async fn apply_sheet(
         SheetOutcome::Judged { accepted, rejected } => (accepted, rejected),
     };
 
-    let affected = write_records(&mut tx, &term, sheet_id, accepted, now).await?;
+    let plan = plan_records(&mut tx, &term, accepted, mode).await?;
     write_row_errors(&mut tx, sheet_id, rejected).await?;
-    bind_term(
-        sqlx::query(
-            "UPDATE sheets SET status = 'superseded', superseded_by = ?4 WHERE course_code = ?1 \
-             AND session = ?2 AND semester = ?3 AND status = 'processed' AND id < ?4",
-        ),
-        &term,
-    )
-    .bind(sheet_id)
-    .execute(&mut *tx)
-    .await
-    .map_err(db)?;
+    let held = plan.changes.removed > 0 && !confirmed;
+    if !held {
+        write_records(&mut tx, &term, sheet_id, &plan, now).await?;
+        if mode == SheetMode::Replace {
+            bind_term(
+                sqlx::query(
+                    "UPDATE sheets SET status = 'superseded', superseded_by = ?4 \
+                     WHERE course_code = ?1 AND session = ?2 AND semester = ?3 \
+                     AND status IN ('processed', 'held') AND id < ?4",
+                ),
+                &term,
+            )
+            .bind(sheet_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+    }
+    let (new_status, message) = if held {
+        (SheetStatus::Held, Some(held_message(&plan.changes)))
+    } else {
+        (SheetStatus::Processed, None)
+    };
     sqlx::query(
         "UPDATE sheets SET status = ?2, rows_total = ?3, rows_accepted = ?4, rows_rejected = ?5, \
-         message = NULL, processed_at_ms = ?6 WHERE id = ?1",
+         message = ?7, processed_at_ms = ?6, changes = ?8 WHERE id = ?1",
     )
     .bind(sheet_id)
-    .bind(SheetStatus::Processed.as_str())
+    .bind(new_status.as_str())
     .bind((accepted.len() + rejected.len()) as i64)
     .bind(accepted.len() as i64)
     .bind(rejected.len() as i64)
     .bind(now)
+    .bind(message)
+    .bind(serde_json::to_string(&plan.changes).map_err(|e| crate::error::corrupt("changes", e))?)
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    if held {
+        tx.commit().await.map_err(db)?;
+        return Ok(ApplyOutcome::Held {
+            removed: plan.changes.removed,
+        });
+    }
+    let affected = plan.affected;
     crate::results::recompute_in(&mut tx, &affected, policy).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApplyOutcome::Applied { affected })
 }
 
-/// Makes the term's current records equal `accepted`; returns the students whose current
-/// record changed, appeared or disappeared.
-async fn write_records(
+/// What applying a sheet's accepted rows would do to the term's current records.
+struct Plan {
+    /// `[matric, ca, exam, total, grade, points, version]` of every new or changed score.
+    writes: Vec<serde_json::Value>,
+    /// Students whose current record a replacing sheet leaves off.
+    dropped: Vec<String>,
+    /// Every student whose current record would change, appear or disappear.
+    affected: Vec<MatricNo>,
+    changes: SheetChanges,
+}
+
+/// Compares `accepted` with the term's current records: under [`SheetMode::Replace`] the
+/// records become exactly `accepted`; under [`SheetMode::AddRows`] nobody is dropped.
+async fn plan_records(
     conn: &mut SqliteConnection,
     term: &CourseTerm,
-    sheet_id: i64,
     accepted: &[AcceptedRow],
-    now: i64,
-) -> PortResult<Vec<MatricNo>> {
+    mode: SheetMode,
+) -> PortResult<Plan> {
     let rows = bind_term(
         sqlx::query(
             "SELECT matric_no, ca, exam, total, grade, points FROM score_records \
@@ -202,10 +240,16 @@ async fn write_records(
     }
     let mut affected: BTreeSet<&str> = BTreeSet::new();
     let mut writes = Vec::new();
+    let mut tally = ChangeTally::default();
     for (m, a) in &incoming {
         let new = Stored::of(a);
-        if current.get(*m) == Some(&new) {
-            continue;
+        match current.get(*m) {
+            Some(old) if old == &new => {
+                tally.unchanged += 1;
+                continue;
+            }
+            Some(_) => tally.changed.push(m.to_string()),
+            None => tally.added += 1,
         }
         let version = latest.get(*m).copied().unwrap_or(0) + 1;
         writes.push(json!([
@@ -213,15 +257,38 @@ async fn write_records(
         ]));
         affected.insert(m);
     }
-    let dropped: Vec<&str> = current
-        .keys()
-        .map(String::as_str)
-        .filter(|m| !incoming.contains_key(m))
-        .collect();
-    affected.extend(dropped.iter().copied());
+    let dropped: Vec<String> = match mode {
+        SheetMode::AddRows => vec![],
+        SheetMode::Replace => current
+            .keys()
+            .filter(|m| !incoming.contains_key(m.as_str()))
+            .cloned()
+            .collect(),
+    };
+    affected.extend(dropped.iter().map(String::as_str));
+    tally.removed.clone_from(&dropped);
+    Ok(Plan {
+        writes,
+        affected: affected
+            .into_iter()
+            .map(crate::rows::matric)
+            .collect::<PortResult<_>>()?,
+        dropped,
+        changes: tally.finish(),
+    })
+}
 
+/// Makes the term's current records what `plan` says.
+async fn write_records(
+    conn: &mut SqliteConnection,
+    term: &CourseTerm,
+    sheet_id: i64,
+    plan: &Plan,
+    now: i64,
+) -> PortResult<()> {
+    let (writes, dropped) = (&plan.writes, &plan.dropped);
     if !writes.is_empty() {
-        let payload = json_list(&writes);
+        let payload = json_list(writes);
         bind_term(
             sqlx::query(
                 "INSERT INTO score_records (course_code, session, semester, matric_no, ca, exam, \
@@ -265,12 +332,12 @@ async fn write_records(
             ),
             term,
         )
-        .bind(json_list(&dropped))
+        .bind(json_list(dropped))
         .execute(&mut *conn)
         .await
         .map_err(db)?;
     }
-    affected.into_iter().map(crate::rows::matric).collect()
+    Ok(())
 }
 
 fn unknown_students(e: PortError) -> PortError {

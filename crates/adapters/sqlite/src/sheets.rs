@@ -12,7 +12,7 @@ use eportal_core::sheet::{RowError, RowErrorKind};
 use eportal_core::GradingPolicy;
 use eportal_ports::error::PortResult;
 use eportal_ports::{
-    now_ms, ApplyOutcome, NewSheet, PortError, SheetOutcome, SheetReport, SheetStatus,
+    now_ms, ApplyOutcome, NewSheet, PortError, SheetMode, SheetOutcome, SheetReport, SheetStatus,
     SheetSummary, Sheets,
 };
 use sqlx::sqlite::SqliteRow;
@@ -20,10 +20,14 @@ use sqlx::SqliteConnection;
 
 pub(crate) const SHEET_COLUMNS: &str = "id, course_code, session, semester, sha256, size_bytes, \
      filename, uploaded_by, uploaded_at_ms, status, rows_total, rows_accepted, rows_rejected, \
-     message, processed_at_ms, superseded_by";
+     message, processed_at_ms, superseded_by, mode, removals_confirmed, changes";
 
 pub(crate) fn status(s: &str) -> PortResult<SheetStatus> {
     SheetStatus::parse(s).ok_or_else(|| crate::error::corrupt("sheet status", s))
+}
+
+pub(crate) fn mode(s: &str) -> PortResult<SheetMode> {
+    SheetMode::parse(s).ok_or_else(|| crate::error::corrupt("sheet mode", s))
 }
 
 fn summary_of(row: &SqliteRow) -> PortResult<SheetSummary> {
@@ -42,6 +46,11 @@ fn summary_of(row: &SqliteRow) -> PortResult<SheetSummary> {
         message: get(row, "message")?,
         processed_at_ms: get(row, "processed_at_ms")?,
         superseded_by: get(row, "superseded_by")?,
+        mode: mode(&get::<String>(row, "mode")?)?,
+        removals_confirmed: get::<i64>(row, "removals_confirmed")? != 0,
+        changes: get::<Option<String>>(row, "changes")?
+            .map(|c| serde_json::from_str(&c).map_err(|e| crate::error::corrupt("changes", e)))
+            .transpose()?,
     })
 }
 
@@ -57,24 +66,33 @@ fn kind_of(s: String) -> PortResult<RowErrorKind> {
         .map_err(|e| crate::error::corrupt("row error kind", e))
 }
 
-async fn find(
-    conn: &mut SqliteConnection,
-    term: &CourseTerm,
-    sha256: &str,
-) -> PortResult<Option<SheetSummary>> {
+/// The sheet of these bytes for the term in this mode that is not superseded, if any.
+async fn find(conn: &mut SqliteConnection, sheet: &NewSheet) -> PortResult<Option<SheetSummary>> {
     let sql = format!(
-        "SELECT {SHEET_COLUMNS} FROM sheets \
-         WHERE course_code = ?1 AND session = ?2 AND semester = ?3 AND sha256 = ?4"
+        "SELECT {SHEET_COLUMNS} FROM sheets WHERE course_code = ?1 AND session = ?2 \
+         AND semester = ?3 AND sha256 = ?4 AND mode = ?5 AND status <> 'superseded'"
     );
     let row = sqlx::query(&sql)
-        .bind(term.course_code.as_str())
-        .bind(term.session.start_year() as i64)
-        .bind(term.semester.number() as i64)
-        .bind(sha256)
+        .bind(sheet.term.course_code.as_str())
+        .bind(sheet.term.session.start_year() as i64)
+        .bind(sheet.term.semester.number() as i64)
+        .bind(&sheet.sha256)
+        .bind(sheet.mode.as_str())
         .fetch_optional(&mut *conn)
         .await
         .map_err(db)?;
     row.as_ref().map(summary_of).transpose()
+}
+
+async fn by_id(conn: &mut SqliteConnection, id: i64) -> PortResult<SheetSummary> {
+    let sql = format!("SELECT {SHEET_COLUMNS} FROM sheets WHERE id = ?1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| PortError::NotFound(format!("sheet {id}")))?;
+    summary_of(&row)
 }
 
 #[async_trait]
@@ -85,7 +103,7 @@ impl Sheets for SqliteStore {
         request_id: Option<&str>,
     ) -> PortResult<(SheetSummary, bool)> {
         let mut tx = self.begin().await?;
-        if let Some(existing) = find(&mut tx, &sheet.term, &sheet.sha256).await? {
+        if let Some(existing) = find(&mut tx, sheet).await? {
             return Ok((existing, false));
         }
         let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM courses WHERE code = ?1")
@@ -102,8 +120,8 @@ impl Sheets for SqliteStore {
         let now = now_ms();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sheets (course_code, session, semester, sha256, size_bytes, filename, \
-             uploaded_by, uploaded_at_ms, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued') \
-             RETURNING id",
+             uploaded_by, uploaded_at_ms, status, mode) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9) RETURNING id",
         )
         .bind(sheet.term.course_code.as_str())
         .bind(sheet.term.session.start_year() as i64)
@@ -113,6 +131,7 @@ impl Sheets for SqliteStore {
         .bind(&sheet.filename)
         .bind(&sheet.uploaded_by)
         .bind(now)
+        .bind(sheet.mode.as_str())
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
@@ -121,13 +140,46 @@ impl Sheets for SqliteStore {
             request_id.map(str::to_string),
         );
         crate::queue::insert_job(&mut tx, DEFAULT_QUEUE, &envelope.to_json(), now).await?;
-        let summary = find(&mut tx, &sheet.term, &sheet.sha256)
-            .await?
-            .ok_or_else(|| {
-                PortError::unavailable(crate::error::ENGINE, "inserted sheet vanished")
-            })?;
+        let summary = by_id(&mut tx, id).await?;
         tx.commit().await.map_err(db)?;
         Ok((summary, true))
+    }
+
+    async fn confirm_sheet(
+        &self,
+        sheet_id: i64,
+        request_id: Option<&str>,
+    ) -> PortResult<SheetSummary> {
+        let mut tx = self.begin().await?;
+        let found = by_id(&mut tx, sheet_id).await?;
+        if found.status != SheetStatus::Held {
+            return Err(PortError::Conflict(format!(
+                "sheet {sheet_id} is {}, not held for confirmation",
+                found.status.as_str()
+            )));
+        }
+        // Judged again from the file when its job runs: the row errors are written anew.
+        sqlx::query("DELETE FROM sheet_row_errors WHERE sheet_id = ?1")
+            .bind(sheet_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(
+            "UPDATE sheets SET status = 'queued', removals_confirmed = 1, message = NULL \
+             WHERE id = ?1",
+        )
+        .bind(sheet_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let envelope = Envelope::new(
+            Job::ProcessSheet { sheet_id },
+            request_id.map(str::to_string),
+        );
+        crate::queue::insert_job(&mut tx, DEFAULT_QUEUE, &envelope.to_json(), now_ms()).await?;
+        let summary = by_id(&mut tx, sheet_id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(summary)
     }
 
     async fn sheet(&self, id: i64) -> PortResult<Option<SheetReport>> {

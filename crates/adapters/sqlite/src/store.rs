@@ -90,11 +90,38 @@ impl SqliteStore {
     }
 
     /// Brings the schema up to date; running it again on a current database does nothing.
+    ///
+    /// Migrations run with foreign keys off, as SQLite's own procedure for changing a table's
+    /// constraints requires (the table is rebuilt and renamed into place, and the other
+    /// tables' references must keep naming it); every reference is checked once they are done.
     pub async fn migrate(&self) -> PortResult<()> {
-        sqlx::migrate!("./migrations")
-            .run(&self.write)
+        let failed = |e: &dyn std::fmt::Display| {
+            PortError::unavailable(ENGINE, format!("migration failed: {e}"))
+        };
+        let mut conn = self.write.acquire().await.map_err(|e| failed(&e))?;
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
             .await
-            .map_err(|e| PortError::unavailable(ENGINE, format!("migration failed: {e}")))
+            .map_err(|e| failed(&e))?;
+        let ran = sqlx::migrate!("./migrations").run_direct(&mut *conn).await;
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| failed(&e))?;
+        ran.map_err(|e| failed(&e))?;
+        let broken: Vec<(String, Option<i64>)> =
+            sqlx::query_as("SELECT \"table\", rowid FROM pragma_foreign_key_check")
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| failed(&e))?;
+        match broken.first() {
+            None => Ok(()),
+            Some((table, rowid)) => Err(failed(&format!(
+                "{} rows refer to rows that do not exist (the first in table {table}{})",
+                broken.len(),
+                rowid.map(|r| format!(", row {r}")).unwrap_or_default()
+            ))),
+        }
     }
 
     /// The job queue of the default namespace, which [`eportal_ports::Sheets::submit_sheet`]

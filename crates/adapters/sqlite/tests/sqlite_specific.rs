@@ -103,6 +103,7 @@ async fn submit_sheet_enqueues_exactly_one_job_and_keeps_no_outbox() {
         size_bytes: 1,
         filename: None,
         uploaded_by: fixture::LECTURER.into(),
+        mode: eportal_ports::SheetMode::Replace,
     };
     let (s, _) = store.submit_sheet(&new, Some("req-9")).await.unwrap();
     store.submit_sheet(&new, Some("req-10")).await.unwrap();
@@ -232,4 +233,97 @@ async fn a_path_that_cannot_be_a_database_is_a_clear_error() {
         SqliteStore::connect(" ").await,
         Err(PortError::Invalid(_))
     ));
+}
+
+/// A database made before sheets had modes (the migrations up to 0004 only), with sheets,
+/// row errors, scores and retries that refer to them, is brought up to date with every row
+/// and every reference kept: the table rebuild must not lose or orphan anything.
+#[tokio::test]
+async fn the_sheets_rebuild_keeps_an_older_databases_rows_and_references() {
+    let dir = common::fresh_dir();
+    let path = dir.join("old.db");
+    let old = dir.join("old-migrations");
+    std::fs::create_dir_all(&old).unwrap();
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for entry in std::fs::read_dir(&here).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if name.as_str() < "0005" {
+            std::fs::copy(entry.path(), old.join(&name)).unwrap();
+        }
+    }
+    {
+        let store = SqliteStore::connect(path.to_str().unwrap()).await.unwrap();
+        store.close().await;
+        let mut c = raw(&path).await;
+        sqlx::migrate::Migrator::new(old.as_path())
+            .await
+            .unwrap()
+            .run(&mut c)
+            .await
+            .expect("the old migrations run");
+        sqlx::raw_sql(
+            "INSERT INTO faculties VALUES ('SCI', 'Science');
+             INSERT INTO departments VALUES ('CSC', 'Computer Science', 'SCI');
+             INSERT INTO programmes VALUES ('BSC', 'B.Sc.', 'CSC', 4);
+             INSERT INTO students VALUES ('SCI/2024/0001', 'Okafor', 'Ada', 'BSC', 100, 2024);
+             INSERT INTO courses VALUES ('CSC 101', 'Programming', 3, 'CSC', 100, 1);
+             INSERT INTO sheets (course_code, session, semester, sha256, size_bytes,
+                 uploaded_by, uploaded_at_ms, status)
+             VALUES ('CSC 101', 2024, 1, 'aa', 10, 'L1', 1, 'superseded'),
+                    ('CSC 101', 2024, 1, 'bb', 10, 'L1', 2, 'processed');
+             UPDATE sheets SET superseded_by = 2 WHERE id = 1;
+             INSERT INTO sheet_row_errors (sheet_id, row, matric, kind, message)
+             VALUES (1, 3, 'X', 'unknown_student', 'row 3: no such student');
+             INSERT INTO score_records VALUES
+                 ('CSC 101', 2024, 1, 'SCI/2024/0001', 300, 400, 700, 'A', 5, 1, 2, 5);
+             INSERT INTO sheet_retries VALUES (1, 2, 'the worker stopped');",
+        )
+        .execute(&mut c)
+        .await
+        .expect("rows of the old schema");
+        c.close().await.unwrap();
+    }
+
+    let store = common::open(&path).await;
+    let term = fixture::term("CSC 101", 2024, Semester::First);
+    let sheets = store.sheets_for(&term).await.unwrap();
+    let kept: Vec<(i64, &str, Option<i64>, &str)> = sheets
+        .iter()
+        .map(|s| (s.id, s.status.as_str(), s.superseded_by, s.mode.as_str()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (2, "processed", None, "replace"),
+            (1, "superseded", Some(2), "replace")
+        ]
+    );
+    let report = store.sheet(1).await.unwrap().unwrap();
+    assert_eq!(report.row_errors.len(), 1);
+    assert_eq!(store.sheet_retries(&[1]).await.unwrap().len(), 1);
+    let mut c = raw(&path).await;
+    let dangling: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pragma_foreign_key_check")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(dangling, 0);
+    // The references still hold: a sheet with scores cannot be deleted.
+    let refused = sqlx::query("DELETE FROM sheets WHERE id = 2")
+        .execute(&mut c)
+        .await;
+    assert!(refused.is_err(), "score_records still refer to sheets");
+    // And the superseded file may be uploaded again as a new sheet.
+    let again = NewSheet {
+        term,
+        sha256: "aa".into(),
+        size_bytes: 10,
+        filename: None,
+        uploaded_by: "L1".into(),
+        mode: eportal_ports::SheetMode::Replace,
+    };
+    let (sheet, created) = store.submit_sheet(&again, None).await.unwrap();
+    assert!(created);
+    assert_eq!(sheet.id, 3);
+    store.close().await;
 }

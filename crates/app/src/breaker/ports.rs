@@ -138,6 +138,7 @@ guard!(dyn RecordStore: Sheets {
     fn sheets_for(&self, term: &CourseTerm) -> Vec<SheetSummary>;
     fn all_sheets(&self, status: Option<SheetStatus>, limit: u32, offset: u32) -> (Vec<SheetSummary>, u64);
     fn apply_sheet(&self, sheet_id: i64, outcome: &SheetOutcome, policy: &GradingPolicy) -> ApplyOutcome;
+    fn confirm_sheet(&self, sheet_id: i64, request_id: Option<&str>) -> SheetSummary;
     fn fail_sheet(&self, sheet_id: i64, message: &str) -> ();
     fn note_retry(&self, sheet_id: i64, error: &str) -> ();
     fn sheet_retries(&self, ids: &[i64]) -> Vec<(i64, u32, String)>;

@@ -12,6 +12,7 @@ use anyhow::Context;
 use eportal_core::model::{CourseTerm, UserAccount};
 use eportal_core::workflow::Action;
 use eportal_core::{GradingPolicy, Role};
+use eportal_ports::SheetMode;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -133,6 +134,7 @@ pub async fn upload(
                 term: term(u, i),
                 filename: Some(filename),
                 bytes: sheet.csv,
+                mode: SheetMode::Replace,
             };
             let (summary, _) = services
                 .upload_sheet(&who, upload, None)
@@ -266,10 +268,13 @@ pub async fn approve_and_publish(
                 (registrar, Action::Approve),
                 (registrar, Action::Publish),
             ];
+            // The demo's lecturers confirm the students their sheets' bad rows left unscored,
+            // as a lecturer does on the course page.
+            let unscored = services.unscored(&t).await?;
             for (who, action) in chain {
                 let name = action.name();
                 services
-                    .course_action(who, &t, action)
+                    .course_action_confirmed(who, &t, action, &unscored)
                     .await
                     .with_context(|| {
                         format!("{} could not {name} {}", who.username, course.code)

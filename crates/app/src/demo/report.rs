@@ -136,7 +136,7 @@ pub async fn accounts(services: &Services, u: &University) -> Vec<Account> {
                     s.surname,
                     dept_name(u.department_of(s)),
                     s.level,
-                    r.cgpa
+                    crate::services::results::gpa_words(r.cgpa)
                 ),
             }),
             _ => {}

@@ -17,7 +17,7 @@ pub enum Defect {
     NotRegistered,
     ExamAboveMaximum,
     Duplicate,
-    AbsentExam,
+    MissingExam,
     NotANumber,
 }
 
@@ -26,7 +26,7 @@ const DEFECTS: [Defect; 6] = [
     Defect::NotRegistered,
     Defect::ExamAboveMaximum,
     Defect::Duplicate,
-    Defect::AbsentExam,
+    Defect::MissingExam,
     Defect::NotANumber,
 ];
 
@@ -92,7 +92,7 @@ pub fn sheet(u: &University, index: usize, seed: u64) -> Option<Sheet> {
         let at = rng.gen_range(0..lines.len());
         let in_place = matches!(
             d,
-            Defect::ExamAboveMaximum | Defect::AbsentExam | Defect::NotANumber
+            Defect::ExamAboveMaximum | Defect::MissingExam | Defect::NotANumber
         );
         // The class row a defect spoils: its own, or the one a planted copy repeats (a copy
         // with other scores makes both rows unacceptable).
@@ -151,7 +151,7 @@ pub fn sheet(u: &University, index: usize, seed: u64) -> Option<Sheet> {
                 };
                 lines.push(copy);
             }
-            Defect::AbsentExam => lines[at].exam = "ABS".into(),
+            Defect::MissingExam => lines[at].exam = String::new(),
             Defect::NotANumber => lines[at].ca = "1O".into(),
         }
     }

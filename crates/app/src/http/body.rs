@@ -62,7 +62,10 @@ fn too_large(limit: usize) -> Response {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "too-large",
-        format!("the request body is larger than the {limit} bytes accepted here"),
+        format!(
+            "the request body is larger than the {} accepted here",
+            eportal_core::sheet::Size(limit as u64)
+        ),
     )
     .into_response()
 }

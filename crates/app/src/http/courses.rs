@@ -18,7 +18,7 @@ use axum::http::{Method, StatusCode};
 use axum::Json;
 use eportal_core::model::{CourseRecord, CourseTerm};
 use eportal_core::workflow::Action;
-use eportal_core::Score;
+use eportal_core::{MatricNo, Score};
 use eportal_ports::store::CourseResultState;
 use serde::{Deserialize, Serialize};
 
@@ -120,6 +120,8 @@ struct Detail {
     #[serde(flatten)]
     result: CourseResultView,
     records: Vec<RecordLine>,
+    /// Registered students with no score and no ABS; a submission must confirm them.
+    unscored: Vec<String>,
 }
 
 async fn detail(
@@ -131,6 +133,7 @@ async fn detail(
     Ok(Json(Detail {
         result: d.state.into(),
         records: d.records.into_iter().map(RecordLine::from).collect(),
+        unscored: d.unscored.iter().map(ToString::to_string).collect(),
     }))
 }
 
@@ -144,12 +147,41 @@ async fn act(
     Ok(Json(state.into()))
 }
 
+#[derive(Deserialize)]
+struct SubmitRequest {
+    /// The registered students the lecturer confirms are to go without a score.
+    #[serde(default)]
+    confirm_unscored: Vec<String>,
+}
+
+/// A submission may carry `{"confirm_unscored": ["…", …]}`: a result whose registered
+/// students include some with no score and no `ABS` is refused (409, naming them) until
+/// every one of them is confirmed.
 async fn submit(
     State(s): State<Services>,
     who: Auth,
     p: TermPath,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<CourseResultView>> {
-    act(&s, who, p, Action::Submit).await
+    let request = optional_json::<SubmitRequest>(
+        body,
+        "send {\"confirm_unscored\": [\"…\"]} naming the students to submit without a score",
+    )?;
+    let listed = request.map(|r| r.confirm_unscored).unwrap_or_default();
+    let mut confirmed = Vec::with_capacity(listed.len());
+    for m in &listed {
+        confirmed.push(MatricNo::parse(m).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-body",
+                format!("confirm_unscored: '{m}' is not a matric number ({e})"),
+            )
+        })?);
+    }
+    let state = s
+        .course_action_confirmed(&who.0, &term(p)?, Action::Submit, &confirmed)
+        .await?;
+    Ok(Json(state.into()))
 }
 
 async fn approve(
@@ -182,27 +214,36 @@ async fn return_(
     p: TermPath,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<CourseResultView>> {
-    let body = body.map_err(|e| body_problem(&e, None))?;
-    let reason = if body.iter().all(u8::is_ascii_whitespace) {
-        String::new()
-    } else {
-        match serde_json::from_slice::<ReturnRequest>(&body) {
-            Ok(r) => r.reason,
-            Err(e) if e.is_syntax() || e.is_eof() => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed-json",
-                    format!("the request body is not valid JSON: {e}"),
-                ))
-            }
-            Err(e) => {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid-body",
-                    format!("send {{\"reason\": \"…\"}} saying what the lecturer must fix: {e}"),
-                ))
-            }
-        }
-    };
+    let reason = optional_json::<ReturnRequest>(
+        body,
+        "send {\"reason\": \"…\"} saying what the lecturer must fix",
+    )?
+    .map(|r| r.reason)
+    .unwrap_or_default();
     act(&s, who, p, Action::Return { reason }).await
+}
+
+/// A workflow action's optional JSON body: `None` when it is empty; a body that is not
+/// JSON is a 400, JSON of the wrong shape a 422 starting with `hint`.
+fn optional_json<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    hint: &str,
+) -> ApiResult<Option<T>> {
+    let body = body.map_err(|e| body_problem(&e, None))?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    match serde_json::from_slice::<T>(&body) {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if e.is_syntax() || e.is_eof() => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            format!("the request body is not valid JSON: {e}"),
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+            format!("{hint}: {e}"),
+        )),
+    }
 }

@@ -152,7 +152,10 @@ impl From<ServiceError> for ApiError {
 pub fn body_problem(e: &BytesRejection, limit_hint: Option<usize>) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         let detail = match limit_hint {
-            Some(n) => format!("the request body is larger than the {n} bytes accepted here"),
+            Some(n) => format!(
+                "the request body is larger than the {} accepted here",
+                eportal_core::sheet::Size(n as u64)
+            ),
             None => "the request body is larger than accepted here".to_string(),
         };
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail)

@@ -1,9 +1,12 @@
 //! Score sheets (buffer mode): `POST /api/v1/score-sheets` takes a lecturer's CSV or XLSX
 //! file — as the raw body with `course`, `session`, `semester` in the query, or as
 //! multipart/form-data fields `course`, `session`, `semester`, `file` — and answers
-//! `202 Accepted` with a status URL; `GET /api/v1/score-sheets/{id}` reports its progress,
-//! counts and row errors, a page at a time (`?errors_offset=&errors_limit=`, at most
-//! `MAX_ERRORS_PAGE`), with their total, so no answer grows with the sheet.
+//! `202 Accepted` with a status URL; `mode=add_rows` (query or form field) adds the sheet's
+//! rows to the scores already there instead of replacing the list. `GET
+//! /api/v1/score-sheets/{id}` reports its progress, counts, the changes it made (or, while
+//! `held`, would make) and row errors, a page at a time (`?errors_offset=&errors_limit=`, at
+//! most `MAX_ERRORS_PAGE`), with their total, so no answer grows with the sheet; `POST
+//! /api/v1/score-sheets/{id}/confirm` confirms a held sheet's removals.
 //!
 //! This module must never parse rows: the request only records the intent (the service keeps
 //! the bytes and queues the job); a worker does the rest.
@@ -22,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use eportal_core::sheet::RowError;
 use eportal_core::Role;
-use eportal_ports::SheetReport;
+use eportal_ports::{SheetChanges, SheetMode, SheetReport};
 use serde::Serialize;
 
 /// Row errors listed in one status answer when the client does not ask for a page size.
@@ -54,6 +57,56 @@ pub(super) fn routes(t: RouteTable, limits: &Limits) -> RouteTable {
     )
     .gate_body(Method::POST, "/api/v1/score-sheets", upload_gate)
     .route(Method::GET, "/api/v1/score-sheets/{id}", status)
+    .route(Method::POST, "/api/v1/score-sheets/{id}/confirm", confirm)
+}
+
+/// The sheet mode named in a form field or the query: `replace` (the default) or `add_rows`.
+fn sheet_mode(given: Option<&str>) -> ApiResult<SheetMode> {
+    match given.map(str::trim).filter(|m| !m.is_empty()) {
+        None => Ok(SheetMode::Replace),
+        Some(m) => SheetMode::parse(m).ok_or_else(|| {
+            ApiError::invalid_params(vec![FieldError::new(
+                "mode",
+                format!("'{m}' is not a sheet mode: use 'replace' (the sheet is the whole class list) or 'add_rows' (add its rows to the scores already uploaded)"),
+            )])
+        }),
+    }
+}
+
+/// The id in a score-sheet path.
+fn sheet_id(raw: &str, errors: &mut Vec<FieldError>) -> Option<i64> {
+    let id: Option<i64> = raw.trim().parse().ok().filter(|n| *n > 0);
+    if id.is_none() {
+        errors.push(FieldError::new(
+            "id",
+            format!("'{raw}' is not a score-sheet id (a positive whole number)"),
+        ));
+    }
+    id
+}
+
+async fn confirm(
+    State(s): State<Services>,
+    Auth(who): Auth,
+    Extension(request_id): Extension<RequestId>,
+    ApiPath(raw): ApiPath<String>,
+) -> ApiResult<Response> {
+    let mut errors = Vec::new();
+    let Some(id) = sheet_id(&raw, &mut errors) else {
+        return Err(ApiError::invalid_params(errors));
+    };
+    let sheet = s.confirm_sheet(&who, id, Some(&request_id.0)).await?;
+    let url = status_url(sheet.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id: sheet.id,
+            status: sheet.status.as_str(),
+            status_url: url,
+            created: false,
+        }),
+    )
+        .into_response())
 }
 
 /// Only staff upload score sheets: anyone else is refused on the headers, before a byte of
@@ -116,6 +169,7 @@ struct Form {
     course: Option<String>,
     session: Option<String>,
     semester: Option<String>,
+    mode: Option<String>,
     file: Option<(Option<String>, Bytes)>,
 }
 
@@ -124,7 +178,10 @@ fn multipart_problem(e: axum::extract::multipart::MultipartError, limit: usize) 
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too-large",
-            format!("the upload is larger than the {limit} bytes accepted for a score sheet"),
+            format!(
+                "the upload is larger than the {} accepted for a score sheet",
+                eportal_core::sheet::Size(limit as u64)
+            ),
         )
     } else {
         ApiError::new(
@@ -152,7 +209,7 @@ async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<Form> {
                     .map_err(|e| multipart_problem(e, limit))?;
                 form.file = Some((filename, bytes));
             }
-            "course" | "session" | "semester" => {
+            "course" | "session" | "semester" | "mode" => {
                 let text = field
                     .text()
                     .await
@@ -160,6 +217,7 @@ async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<Form> {
                 let slot = match name.as_str() {
                     "course" => &mut form.course,
                     "session" => &mut form.session,
+                    "mode" => &mut form.mode,
                     _ => &mut form.semester,
                 };
                 *slot = Some(text);
@@ -182,7 +240,7 @@ async fn upload(
     may_upload(&who)?;
     let limit = s.config.limits.max_upload_bytes;
     let media = media_type(&req);
-    let (term, filename, bytes) = match media.as_deref() {
+    let (term, filename, bytes, mode) = match media.as_deref() {
         Some("multipart/form-data") => {
             let mp = Multipart::from_request(req, &s).await.map_err(|e| {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
@@ -202,14 +260,15 @@ async fn upload(
                     "is required: attach the score sheet (.xlsx or .csv) as the form field 'file'",
                 )]));
             };
-            (term, filename, bytes)
+            (term, filename, bytes, sheet_mode(pick(&form.mode, "mode").as_deref())?)
         }
         Some(m) if RAW_TYPES.contains(&m) => {
             let term = course_term(q.get("course"), q.get("session"), q.get("semester"))?;
             let bytes = Bytes::from_request(req, &s)
                 .await
                 .map_err(|e| body_problem(&e, Some(limit)))?;
-            (term, q.get("filename").map(str::to_string), bytes)
+            let mode = sheet_mode(q.get("mode"))?;
+            (term, q.get("filename").map(str::to_string), bytes, mode)
         }
         other => {
             return Err(ApiError::new(
@@ -226,6 +285,7 @@ async fn upload(
         term,
         filename,
         bytes: bytes.to_vec(),
+        mode,
     };
     let (sheet, created) = s.upload_sheet(&who, upload, Some(&request_id.0)).await?;
     let url = status_url(sheet.id);
@@ -264,6 +324,10 @@ struct SheetView {
     /// Why the whole sheet was rejected or failed.
     message: Option<String>,
     superseded_by: Option<i64>,
+    /// `replace` (the whole class list) or `add_rows`.
+    mode: &'static str,
+    /// What the sheet did to the course's scores (while `held`: what it would do).
+    changes: Option<SheetChanges>,
     /// This page of the row errors, in row order.
     row_errors: Vec<RowError>,
     /// How many row errors the sheet has in all.
@@ -307,6 +371,8 @@ impl SheetView {
             rows_rejected: s.rows_rejected,
             message: s.message,
             superseded_by: s.superseded_by,
+            mode: s.mode.as_str(),
+            changes: s.changes,
             row_errors,
             row_errors_total: total,
             row_errors_offset: offset,
@@ -323,13 +389,7 @@ async fn status(
     q: QueryParams,
 ) -> ApiResult<Json<SheetView>> {
     let mut errors = Vec::new();
-    let id: Option<i64> = raw.trim().parse().ok().filter(|n| *n > 0);
-    if id.is_none() {
-        errors.push(FieldError::new(
-            "id",
-            format!("'{raw}' is not a score-sheet id (a positive whole number)"),
-        ));
-    }
+    let id = sheet_id(&raw, &mut errors);
     let offset = q.number("errors_offset", 0, 0..=u32::MAX, &mut errors);
     let limit = q.number(
         "errors_limit",

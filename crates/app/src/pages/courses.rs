@@ -27,6 +27,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use eportal_core::model::CourseTerm;
 use eportal_core::workflow::{Action, WorkflowState};
+use eportal_core::MatricNo;
 use serde::Deserialize;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -206,6 +207,8 @@ pub(super) struct CoursePage {
     uploads_open: bool,
     /// Offer "Submit for review" (the service decides when it is pressed).
     offer_submit: bool,
+    /// Registered students with no score and no ABS, for the lecturer to confirm.
+    unscored: Vec<String>,
     max_upload: String,
     notice: Option<String>,
     error: Option<String>,
@@ -220,7 +223,8 @@ pub(super) async fn course_page(
     error: Option<String>,
 ) -> Result<CoursePage, PageError> {
     let class = services.class_list(&s.who, term).await?;
-    let result = services.course_result_detail(&s.who, term).await?.state;
+    let detail = services.course_result_detail(&s.who, term).await?;
+    let result = detail.state;
     let history = services.sheet_history(&s.who, term).await?;
     let code = class.course.code.to_string();
     let state = result.state;
@@ -257,6 +261,7 @@ pub(super) async fn course_page(
             .collect(),
         uploads_open: state.accepts_uploads(),
         offer_submit: matches!(state, WorkflowState::Draft | WorkflowState::Returned),
+        unscored: detail.unscored.iter().map(ToString::to_string).collect(),
         max_upload: size_words(services.config.limits.max_upload_bytes),
         notice,
         error,
@@ -376,15 +381,18 @@ async fn template(services: &Services, s: &PageSession, p: TermPath, xlsx: bool)
 }
 
 #[derive(Deserialize)]
-struct CsrfOnly {
+struct SubmitForm {
     csrf: Option<String>,
+    /// The unscored students the page listed, and whether the lecturer ticked the box.
+    unscored: Option<String>,
+    confirm_unscored: Option<String>,
 }
 
 async fn submit(
     State(services): State<Services>,
     Signed(s): Signed,
     p: TermPath,
-    body: Result<Form<CsrfOnly>, FormRejection>,
+    body: Result<Form<SubmitForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(f)) = body else {
         return csrf::refused().into_response();
@@ -396,7 +404,19 @@ async fn submit(
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
-    match services.course_action(&s.who, &term, Action::Submit).await {
+    // The list the lecturer saw and confirmed; a student who became unscored since is not in
+    // it, so the service refuses and the page shows the new list.
+    let confirmed: Vec<MatricNo> = match (f.confirm_unscored.as_deref(), f.unscored.as_deref()) {
+        (Some("yes"), Some(list)) => list
+            .split(',')
+            .filter_map(|m| MatricNo::parse(m.trim()).ok())
+            .collect(),
+        _ => vec![],
+    };
+    match services
+        .course_action_confirmed(&s.who, &term, Action::Submit, &confirmed)
+        .await
+    {
         Ok(_) => Redirect::to(&format!("{}?submitted=1", course_href(&term))).into_response(),
         Err(e) => refused_on_course_page(&services, &s, &term, PageError::from(e)).await,
     }

@@ -125,6 +125,7 @@ pub const PAGE_ROUTES: &[(&str, &str)] = &[
     ("POST", "/courses/{course}/{session}/{semester}/sheets"),
     ("POST", "/courses/{course}/{session}/{semester}/submit"),
     ("GET", "/sheets/{id}"),
+    ("POST", "/sheets/{id}/confirm"),
     ("GET", "/review"),
     ("GET", "/review/{course}/{session}/{semester}"),
     ("POST", "/review/{course}/{session}/{semester}/approve"),

@@ -8,7 +8,7 @@
 use super::errors::PageError;
 use super::session::Signed;
 use super::view::{render, Layout};
-use crate::services::results::StudentResults;
+use crate::services::results::{gpa_words, StudentResults};
 use crate::services::Services;
 use askama::Template;
 use axum::extract::State;
@@ -29,6 +29,8 @@ struct Row {
     ca: String,
     exam: String,
     total: String,
+    /// CA + exam before rounding, when it differs from the graded total.
+    exact_total: Option<String>,
     grade: String,
     points: u8,
 }
@@ -39,6 +41,8 @@ struct Term {
     units: u32,
     gpa: String,
     cgpa: String,
+    /// Why the GPA is withheld (an absence held as incomplete).
+    withheld: Option<String>,
 }
 
 #[derive(Template)]
@@ -80,15 +84,21 @@ pub(super) fn page(layout: Layout, r: StudentResults, stale: bool) -> impl askam
                     title: c.title,
                     units: c.units,
                     ca: c.ca.to_string(),
-                    exam: c.exam.to_string(),
+                    exam: if c.absent {
+                        "ABS".to_string()
+                    } else {
+                        c.exam.to_string()
+                    },
                     total: c.total.to_string(),
+                    exact_total: (c.exact_total != c.total).then(|| c.exact_total.to_string()),
                     grade: c.grade,
                     points: c.points,
                 })
                 .collect(),
             units: s.units,
-            gpa: s.gpa.to_string(),
-            cgpa: s.cgpa.to_string(),
+            gpa: gpa_words(s.gpa),
+            cgpa: gpa_words(s.cgpa),
+            withheld: s.withheld,
         })
         .collect();
     ResultsPage {
@@ -99,7 +109,7 @@ pub(super) fn page(layout: Layout, r: StudentResults, stale: bool) -> impl askam
         level: r.level,
         grading: r.grading,
         terms,
-        cgpa: r.cgpa.to_string(),
+        cgpa: gpa_words(r.cgpa),
         max_points: r.max_points,
         total_units: r.total_units,
         class_of_degree: r.class_of_degree,

@@ -29,7 +29,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use eportal_core::model::CourseTerm;
-use eportal_ports::SheetStatus;
+use eportal_ports::{SheetChanges, SheetMode, SheetStatus};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +48,7 @@ pub(super) fn routes(t: Router<Services>) -> Router<Services> {
         post(upload).layer(DefaultBodyLimit::disable()),
     )
     .route("/sheets/{id}", get(sheet))
+    .route("/sheets/{id}/confirm", post(confirm))
 }
 
 /// `body`, failing once more than `limit` bytes have come (and saying so in `over`).
@@ -66,7 +67,7 @@ fn bounded(body: Body, limit: usize, over: Arc<AtomicBool>) -> Body {
 
 /// What the upload form sent, or why it cannot be used.
 enum Sent {
-    File(Option<String>, Vec<u8>),
+    File(Option<String>, Vec<u8>, SheetMode),
     /// No valid CSRF token before the file.
     Forged,
     /// An error to show on the course page.
@@ -116,6 +117,7 @@ async fn read_form(services: &Services, s: &PageSession, req: Request) -> Sent {
         }
     };
     let mut token_ok = false;
+    let mut mode = SheetMode::Replace;
     loop {
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
@@ -133,6 +135,21 @@ async fn read_form(services: &Services, s: &PageSession, req: Request) -> Sent {
                 }
                 token_ok = true;
             }
+            "mode" => {
+                let Ok(text) = field.text().await else {
+                    return broken(&over);
+                };
+                mode = match SheetMode::parse(text.trim()) {
+                    Some(m) => m,
+                    None => {
+                        return Sent::Unusable(PageError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "Please check the form",
+                            "Choose whether the sheet is the whole class list or more rows, then upload it again.",
+                        ))
+                    }
+                };
+            }
             "file" => {
                 if !token_ok {
                     return Sent::Forged;
@@ -141,7 +158,7 @@ async fn read_form(services: &Services, s: &PageSession, req: Request) -> Sent {
                 let Ok(bytes) = field.bytes().await else {
                     return broken(&over);
                 };
-                return Sent::File(name, bytes.to_vec());
+                return Sent::File(name, bytes.to_vec(), mode);
             }
             // Anything else (a submit button's name) is skipped unread.
             _ => {}
@@ -164,8 +181,8 @@ async fn upload(
     p: TermPath,
     req: Request,
 ) -> Response {
-    let (filename, bytes) = match read_form(&services, &s, req).await {
-        Sent::File(name, bytes) => (name, bytes),
+    let (filename, bytes, mode) = match read_form(&services, &s, req).await {
+        Sent::File(name, bytes, mode) => (name, bytes, mode),
         Sent::Forged => return csrf::refused().into_response(),
         Sent::Unusable(e) => return shown_with(&services, &s, p, e).await,
     };
@@ -186,6 +203,7 @@ async fn upload(
         term: term.clone(),
         filename: filename.filter(|n| !n.is_empty()),
         bytes,
+        mode,
     };
     let rid = request_id.as_ref().map(|Extension(r)| r.0.as_str());
     match services.upload_sheet(&s.who, upload, rid).await {
@@ -229,6 +247,13 @@ struct SheetPage {
     /// The whole file was rejected, or could not be processed: why.
     failure: Option<String>,
     superseded_by: Option<i64>,
+    /// Held until the lecturer confirms its removals: why.
+    held: Option<String>,
+    /// Whose scores a held sheet would remove (the first 100).
+    removed: Vec<String>,
+    /// What it did (or would do) to the course's scores.
+    changes: Option<SheetChanges>,
+    mode_add_rows: bool,
     /// The rows were judged: show the counts.
     counted: bool,
     total: u32,
@@ -253,6 +278,7 @@ fn status_words(status: SheetStatus) -> &'static str {
     match status {
         SheetStatus::Queued => "waiting to be processed",
         SheetStatus::Processed => "processed",
+        SheetStatus::Held => "held: it would remove scores, and waits for your confirmation",
         SheetStatus::Rejected => "rejected",
         SheetStatus::Superseded => "replaced by a newer sheet",
         SheetStatus::Failed => "could not be processed",
@@ -267,18 +293,25 @@ fn bad_address(what: &str) -> PageError {
     )
 }
 
+type SheetPath = Result<Path<String>, axum::extract::rejection::PathRejection>;
+
+/// The sheet id in the address, or the page that says it names none.
+fn sheet_id(p: SheetPath) -> Result<i64, PageError> {
+    p.ok()
+        .and_then(|Path(raw)| raw.trim().parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(|| bad_address("This address does not name a score sheet."))
+}
+
 async fn sheet(
     State(services): State<Services>,
     Signed(s): Signed,
-    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    p: SheetPath,
     q: Result<Query<SheetQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let id = p
-        .ok()
-        .and_then(|Path(raw)| raw.trim().parse::<i64>().ok())
-        .filter(|n| *n > 0);
-    let Some(id) = id else {
-        return bad_address("This address does not name a score sheet.").into_response();
+    let id = match sheet_id(p) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
     };
     let q = q.map(|Query(q)| q).unwrap_or_default();
     let offset = match q.errors_offset.as_deref().map(str::trim) {
@@ -337,7 +370,20 @@ async fn sheet(
         failure: matches!(sh.status, SheetStatus::Rejected | SheetStatus::Failed)
             .then(|| sentence(sh.message.as_deref().unwrap_or("no reason was recorded"))),
         superseded_by: sh.superseded_by,
-        counted: matches!(sh.status, SheetStatus::Processed | SheetStatus::Superseded),
+        held: (sh.status == SheetStatus::Held)
+            .then(|| sentence(sh.message.as_deref().unwrap_or("it would remove scores"))),
+        removed: sh
+            .changes
+            .as_ref()
+            .filter(|_| sh.status == SheetStatus::Held)
+            .map(|c| c.removed_matrics.clone())
+            .unwrap_or_default(),
+        changes: sh.changes,
+        mode_add_rows: sh.mode == SheetMode::AddRows,
+        counted: matches!(
+            sh.status,
+            SheetStatus::Processed | SheetStatus::Superseded | SheetStatus::Held
+        ),
         total: sh.rows_total,
         accepted: sh.rows_accepted,
         rejected: sh.rows_rejected,
@@ -357,4 +403,35 @@ async fn sheet(
         again: q.again.is_some(),
     };
     render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    csrf: Option<String>,
+}
+
+/// "Remove their scores and apply this sheet": the held sheet is queued again, and the
+/// browser goes back to its page, which refreshes until it is applied.
+async fn confirm(
+    State(services): State<Services>,
+    Signed(s): Signed,
+    request_id: Option<Extension<RequestId>>,
+    p: SheetPath,
+    body: Result<axum::extract::Form<ConfirmForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(axum::extract::Form(f)) = body else {
+        return csrf::refused().into_response();
+    };
+    if let Err(e) = csrf::check(&services, &s, f.csrf.as_deref()) {
+        return e.into_response();
+    }
+    let id = match sheet_id(p) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    let rid = request_id.as_ref().map(|Extension(r)| r.0.as_str());
+    match services.confirm_sheet(&s.who, id, rid).await {
+        Ok(_) => Redirect::to(&format!("/sheets/{id}")).into_response(),
+        Err(e) => PageError::from(e).into_response(),
+    }
 }

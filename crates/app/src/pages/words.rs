@@ -47,18 +47,10 @@ pub fn utc(ms: i64) -> String {
     )
 }
 
-/// A size in bytes as people read it ("5 MB", "1.5 MB", "512 KB").
+/// A size in bytes as people read it ("5 MB", "1.5 MB", "512 KB"), worded as everywhere else
+/// a size is (the sheet reader's own limits included).
 pub fn size_words(bytes: usize) -> String {
-    const MB: usize = 1024 * 1024;
-    if bytes >= MB && bytes.is_multiple_of(MB) {
-        format!("{} MB", bytes / MB)
-    } else if bytes >= MB {
-        format!("{:.1} MB", bytes as f64 / MB as f64)
-    } else if bytes >= 1024 {
-        format!("{} KB", bytes.div_ceil(1024))
-    } else {
-        format!("{bytes} bytes")
-    }
+    eportal_core::sheet::Size(bytes as u64).to_string()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 use super::results_cache::ResultsDoc;
 use super::{Principal, ServiceError, ServiceResult, Services};
 use eportal_core::gpa::{self, Attempt, Gpa};
+use eportal_core::grading::{AbsencePolicy, ABSENT_GRADE};
 use eportal_core::model::CourseRecord;
 use eportal_core::workflow::WorkflowState;
 use eportal_core::{AcademicSession, MatricNo, Role, Score, Semester};
@@ -21,7 +22,7 @@ use std::time::Duration;
 /// cached form ([`ResultsDoc`]) does, so processes of different versions never read each
 /// other's entries.
 pub fn results_cache_key(matric: &MatricNo) -> String {
-    format!("results:v2:{matric}")
+    format!("results:v3:{matric}")
 }
 
 /// Scores go out as JSON numbers (67.5); they are exact tenths everywhere else.
@@ -48,10 +49,17 @@ pub struct CourseLine {
     pub ca: Score,
     #[serde(serialize_with = "score_json", deserialize_with = "score_from_json")]
     pub exam: Score,
+    /// The total that was graded: CA + exam after the policy's rounding (44.5 is 45 under
+    /// the default policy), so the grade beside it always follows from it.
     #[serde(serialize_with = "score_json", deserialize_with = "score_from_json")]
     pub total: Score,
+    /// CA + exam as entered, before rounding.
+    #[serde(serialize_with = "score_json", deserialize_with = "score_from_json")]
+    pub exact_total: Score,
     pub grade: String,
     pub points: u8,
+    /// Recorded absent from the exam (`ABS`): the grade reads `ABS`, the exam 0.
+    pub absent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,8 +68,13 @@ pub struct SemesterView {
     pub semester: Semester,
     pub courses: Vec<CourseLine>,
     pub units: u32,
-    pub gpa: Gpa,
-    pub cgpa: Gpa,
+    /// `None` (JSON `null`) when the semester has no credit units: no GPA, not 0.00.
+    pub gpa: Option<Gpa>,
+    /// `None` while no credit units have been counted at all, or while an earlier or this
+    /// semester's GPA is withheld.
+    pub cgpa: Option<Gpa>,
+    /// Why the semester's GPA is withheld (an absence held as incomplete), if it is.
+    pub withheld: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,7 +86,8 @@ pub struct StudentResults {
     pub grading: String,
     pub max_points: u8,
     pub semesters: Vec<SemesterView>,
-    pub cgpa: Gpa,
+    /// `None` (JSON `null`) while no credit units have been counted: no CGPA, not 0.00.
+    pub cgpa: Option<Gpa>,
     pub total_units: u32,
     /// The class of degree the CGPA so far earns.
     pub class_of_degree: Option<String>,
@@ -282,14 +296,27 @@ impl Services {
     }
 }
 
+/// A GPA as people read it: "none" where there is none (no credit units, or withheld),
+/// never 0.00.
+pub fn gpa_words(gpa: Option<Gpa>) -> String {
+    gpa.map_or_else(|| "none".to_string(), |g| g.to_string())
+}
+
 /// The student-facing view of published records (pure: easy to test).
+///
+/// An absence (`ABS`) counts as the policy says: as a failed course (its units, 0 points),
+/// or as an incomplete result that withholds the semester's GPA, and the CGPA from that
+/// semester on, until a score replaces it.
 pub fn build_view(
     student: &eportal_core::model::Student,
     published: &[CourseRecord],
     policy: &eportal_core::GradingPolicy,
 ) -> StudentResults {
+    let absent = |r: &CourseRecord| r.grade == ABSENT_GRADE;
+    let held = |r: &CourseRecord| absent(r) && policy.absence == AbsencePolicy::Incomplete;
     let attempts: Vec<Attempt> = published
         .iter()
+        .filter(|r| !held(r))
         .map(|r| Attempt {
             course: r.course_code.clone(),
             session: r.session,
@@ -298,40 +325,63 @@ pub fn build_view(
             points: r.points,
         })
         .collect();
-    let summaries = gpa::summarise(&attempts, policy);
+    let mut terms: Vec<(AcademicSession, Semester)> =
+        published.iter().map(|r| (r.session, r.semester)).collect();
+    terms.sort();
+    terms.dedup();
+    let summaries = gpa::summarise_terms(&terms, &attempts, policy);
+    let mut held_since: Option<String> = None;
     let semesters: Vec<SemesterView> = summaries
         .iter()
         .map(|s| {
+            let in_term = |r: &&CourseRecord| r.session == s.session && r.semester == s.semester;
             let mut courses: Vec<CourseLine> = published
                 .iter()
-                .filter(|r| r.session == s.session && r.semester == s.semester)
+                .filter(in_term)
                 .map(|r| CourseLine {
                     code: r.course_code.to_string(),
                     title: r.course_title.clone(),
                     units: r.units,
                     ca: r.ca,
                     exam: r.exam,
-                    total: r.total,
+                    total: policy.graded_total(r.total),
+                    exact_total: r.total,
                     grade: r.grade.clone(),
                     points: r.points,
+                    absent: absent(r),
                 })
                 .collect();
             courses.sort_by(|a, b| a.code.cmp(&b.code));
+            let mut incomplete: Vec<String> = published
+                .iter()
+                .filter(in_term)
+                .filter(|r| held(r))
+                .map(|r| r.course_code.to_string())
+                .collect();
+            incomplete.sort();
+            let withheld = (!incomplete.is_empty()).then(|| {
+                format!(
+                    "withheld: absent from the {} exam; the GPA counts once the absence is resolved",
+                    incomplete.join(" and ")
+                )
+            });
+            if held_since.is_none() {
+                held_since.clone_from(&withheld);
+            }
             SemesterView {
                 session: s.session,
                 semester: s.semester,
                 courses,
                 units: s.tally.units,
-                gpa: s.gpa,
-                cgpa: s.cgpa,
+                gpa: gpa::over_units(s.tally, s.gpa).filter(|_| withheld.is_none()),
+                cgpa: gpa::over_units(s.cumulative, s.cgpa).filter(|_| held_since.is_none()),
+                withheld,
             }
         })
         .collect();
-    let cgpa = gpa::cgpa(&attempts, policy);
-    let total_units = gpa::counted(&attempts, policy)
-        .iter()
-        .map(|a| a.units as u32)
-        .sum();
+    let counted = gpa::Tally::of(gpa::counted(&attempts, policy));
+    let cgpa =
+        gpa::over_units(counted, counted.gpa(policy.gpa_rounding)).filter(|_| held_since.is_none());
     StudentResults {
         matric_no: student.matric_no.clone(),
         name: format!("{} {}", student.first_name, student.surname),
@@ -339,13 +389,126 @@ pub fn build_view(
         level: student.level,
         grading: policy.name.clone(),
         max_points: policy.max_points(),
-        class_of_degree: if attempts.is_empty() {
-            None
-        } else {
-            policy.class_of_degree(cgpa).map(str::to_string)
-        },
+        class_of_degree: cgpa.and_then(|c| policy.class_of_degree(c).map(str::to_string)),
         semesters,
         cgpa,
-        total_units,
+        total_units: counted.units,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eportal_core::grading::AbsencePolicy;
+    use eportal_core::model::Student;
+    use eportal_core::{CourseCode, GradingPolicy};
+
+    fn student() -> Student {
+        Student {
+            matric_no: MatricNo::parse("SCI/2021/0001").unwrap(),
+            surname: "Okafor".into(),
+            first_name: "Ada".into(),
+            programme_code: "CSC".into(),
+            level: 200,
+            entry_session: AcademicSession::parse("2021/2022").unwrap(),
+        }
+    }
+
+    /// A published record; `grade` and `points` as a sheet would have stored them.
+    fn record(
+        code: &str,
+        units: u8,
+        semester: Semester,
+        ca: u16,
+        exam: u16,
+        grade: &str,
+        points: u8,
+    ) -> CourseRecord {
+        CourseRecord {
+            matric_no: student().matric_no,
+            course_code: CourseCode::parse(code).unwrap(),
+            course_title: code.into(),
+            units,
+            session: AcademicSession::parse("2024/2025").unwrap(),
+            semester,
+            ca: Score::from_tenths(ca),
+            exam: Score::from_tenths(exam),
+            total: Score::from_tenths(ca + exam),
+            grade: grade.into(),
+            points,
+            version: 1,
+            sheet_id: 1,
+            state: WorkflowState::Published,
+        }
+    }
+
+    #[test]
+    fn no_credit_units_means_no_gpa_not_zero() {
+        // A zero-unit course (a seminar) alone in its semester: graded, but no GPA.
+        let records = [record("GST 100", 0, Semester::First, 300, 400, "A", 5)];
+        let v = build_view(&student(), &records, &GradingPolicy::default());
+        assert_eq!(v.semesters[0].gpa, None);
+        assert_eq!(v.semesters[0].cgpa, None);
+        assert_eq!(v.cgpa, None);
+        assert_eq!(v.class_of_degree, None);
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["semesters"][0]["gpa"], serde_json::Value::Null);
+        assert_eq!(gpa_words(v.cgpa), "none");
+    }
+
+    #[test]
+    fn an_absence_counts_as_the_policy_says() {
+        // First semester: A (5) in 3 units, ABS in 2 units. Second: B (4) in 3 units.
+        let records = [
+            record("CSC 201", 3, Semester::First, 300, 450, "A", 5),
+            record("MTH 201", 2, Semester::First, 200, 0, "ABS", 0),
+            record("CSC 202", 3, Semester::Second, 250, 350, "B", 4),
+        ];
+        // As a fail: (3×5 + 2×0) / 5 = 3.00, then 3×4 / 3 = 4.00; CGPA (15 + 0 + 12) / 8 = 3.375
+        // → 3.38.
+        let fail = build_view(&student(), &records, &GradingPolicy::default());
+        let gpas: Vec<Option<String>> = fail
+            .semesters
+            .iter()
+            .map(|s| s.gpa.map(|g| g.to_string()))
+            .collect();
+        assert_eq!(gpas, [Some("3.00".to_string()), Some("4.00".to_string())]);
+        assert_eq!(fail.cgpa.map(|g| g.to_string()).as_deref(), Some("3.38"));
+        assert!(fail.semesters[0]
+            .courses
+            .iter()
+            .any(|c| c.absent && c.grade == "ABS"));
+        assert_eq!(fail.semesters[0].withheld, None);
+
+        // As incomplete: the first semester's GPA and every CGPA from it on are withheld.
+        let policy = GradingPolicy {
+            absence: AbsencePolicy::Incomplete,
+            ..GradingPolicy::default()
+        };
+        let held = build_view(&student(), &records, &policy);
+        assert_eq!(held.semesters[0].gpa, None);
+        assert!(held.semesters[0]
+            .withheld
+            .as_deref()
+            .unwrap()
+            .contains("MTH 201"));
+        assert_eq!(held.semesters[0].cgpa, None);
+        assert_eq!(
+            held.semesters[1].gpa.map(|g| g.to_string()).as_deref(),
+            Some("4.00")
+        );
+        assert_eq!(held.semesters[1].cgpa, None);
+        assert_eq!(held.cgpa, None);
+        assert_eq!(held.class_of_degree, None);
+    }
+
+    #[test]
+    fn the_total_shown_is_the_total_graded() {
+        // 24.5 + 20 = 44.5: graded as 45 (D) under the default policy's rounding.
+        let records = [record("CSC 201", 3, Semester::First, 245, 200, "D", 2)];
+        let v = build_view(&student(), &records, &GradingPolicy::default());
+        let line = &v.semesters[0].courses[0];
+        assert_eq!(line.total, Score::from_marks(45));
+        assert_eq!(line.exact_total, Score::from_tenths(445));
     }
 }

@@ -7,8 +7,9 @@
 
 use super::{Principal, ServiceError, ServiceResult, Services};
 use eportal_core::model::CourseTerm;
+use eportal_core::sheet::{self, Size};
 use eportal_core::Role;
-use eportal_ports::{NewSheet, SheetReport, SheetSummary};
+use eportal_ports::{NewSheet, SheetMode, SheetReport, SheetStatus, SheetSummary};
 
 /// A file as it arrived.
 #[derive(Debug, Clone)]
@@ -16,21 +17,8 @@ pub struct Upload {
     pub term: CourseTerm,
     pub filename: Option<String>,
     pub bytes: Vec<u8>,
-}
-
-/// Whether the bytes can be a CSV or XLSX file at all (the worker reads them properly).
-fn looks_like_sheet(bytes: &[u8]) -> bool {
-    if bytes.starts_with(b"PK\x03\x04") {
-        return true;
-    }
-    let head = &bytes[..bytes.len().min(4096)];
-    // Text: valid UTF-8 (a multi-byte character may be cut at the end of the sample) with
-    // no NUL bytes.
-    let valid = match std::str::from_utf8(head) {
-        Ok(_) => true,
-        Err(e) => e.error_len().is_none(),
-    };
-    valid && !head.contains(&0)
+    /// Whether the sheet is the course's whole list or adds rows to the scores there.
+    pub mode: SheetMode,
 }
 
 impl Services {
@@ -52,15 +40,15 @@ impl Services {
         if upload.bytes.len() > max {
             return Err(ServiceError::TooLarge {
                 message: format!(
-                    "the file is {} bytes; the largest score sheet accepted is {} bytes",
-                    upload.bytes.len(),
-                    max
+                    "the file is {}, larger than the {} accepted for a score sheet; remove pictures and other worksheets, or save only the scores as .csv",
+                    Size(upload.bytes.len() as u64),
+                    Size(max as u64)
                 ),
             });
         }
-        if !looks_like_sheet(&upload.bytes) {
+        if let Err(what) = sheet::sniff(&upload.bytes) {
             return Err(ServiceError::UnsupportedMedia {
-                message: "this file is not a CSV or XLSX spreadsheet: save it from Excel or LibreOffice as .xlsx or .csv".into(),
+                message: format!("the file is {what}, not a CSV or XLSX spreadsheet: open it in Excel or LibreOffice and save it as .xlsx (\"Excel Workbook\") or .csv (\"CSV (Comma delimited)\"), then upload that file"),
             });
         }
         let term = &upload.term;
@@ -81,16 +69,7 @@ impl Services {
                 course.code, term.semester, term.session
             )));
         }
-        let state = store.course_result(term).await?;
-        if !state.state.accepts_uploads() {
-            return Err(ServiceError::Conflict(format!(
-                "the result of {} for {} {} semester is {}; it must be returned to you before a new sheet can be uploaded",
-                course.code,
-                term.session,
-                term.semester,
-                state.state.as_str().replace('_', " ")
-            )));
-        }
+        self.uploads_open(term, &course.code).await?;
         let sha256 = self.ports.blobs.put(&upload.bytes).await?;
         let (sheet, created) = store
             .submit_sheet(
@@ -100,6 +79,7 @@ impl Services {
                     size_bytes: upload.bytes.len() as u64,
                     filename: upload.filename.clone(),
                     uploaded_by: who.username.clone(),
+                    mode: upload.mode,
                 },
                 request_id,
             )
@@ -115,6 +95,61 @@ impl Services {
             "score sheet recorded"
         );
         Ok((sheet, created))
+    }
+
+    /// Refuses a change to a course's scores while its result is under review or published.
+    async fn uploads_open(
+        &self,
+        term: &CourseTerm,
+        code: &eportal_core::CourseCode,
+    ) -> ServiceResult<()> {
+        let state = self.ports.store.course_result(term).await?;
+        if state.state.accepts_uploads() {
+            return Ok(());
+        }
+        Err(ServiceError::Conflict(format!(
+            "the result of {code} for {} {} semester is {}; it must be returned to you before its scores can change",
+            term.session,
+            term.semester,
+            state.state.as_str().replace('_', " ")
+        )))
+    }
+
+    /// The lecturer confirms that a held sheet may remove the scores it leaves off: it is
+    /// queued again and applied. Its uploader, the course's lecturer in that term and the
+    /// registry administrator may confirm; only while the result accepts new sheets.
+    pub async fn confirm_sheet(
+        &self,
+        who: &Principal,
+        id: i64,
+        request_id: Option<&str>,
+    ) -> ServiceResult<SheetSummary> {
+        let report = self.sheet_report(who, id).await?;
+        let sheet = &report.sheet;
+        let own = sheet.uploaded_by == who.username;
+        if !(own || who.has(Role::Admin) || self.is_allocated(who, &sheet.term).await?) {
+            return Err(ServiceError::Forbidden(format!(
+                "only the lecturer of {} in the {} semester of {} may confirm its score sheet",
+                sheet.term.course_code, sheet.term.semester, sheet.term.session
+            )));
+        }
+        if sheet.status != SheetStatus::Held {
+            return Err(ServiceError::Conflict(format!(
+                "score sheet {id} is {}; only a sheet held for confirmation can be confirmed",
+                sheet.status.as_str()
+            )));
+        }
+        self.uploads_open(&sheet.term, &sheet.term.course_code)
+            .await?;
+        let confirmed = self.ports.store.confirm_sheet(id, request_id).await?;
+        self.metrics.sheets.with_label_values(&["confirmed"]).inc();
+        tracing::info!(
+            sheet_id = id,
+            by = %who.username,
+            removed = sheet.changes.as_ref().map_or(0, |c| c.removed),
+            "score sheet's removals confirmed"
+        );
+        Ok(confirmed)
     }
 
     /// A sheet's status, counts and row errors; its uploader, the course's lecturer and the

@@ -225,6 +225,14 @@ impl Services {
                     "a newer sheet was applied first; this one is superseded"
                 );
             }
+            (ApplyOutcome::Held { removed }, _) => {
+                self.metrics.sheets.with_label_values(&["held"]).inc();
+                tracing::info!(
+                    sheet_id,
+                    removed,
+                    "sheet held: it would remove scores, which its lecturer must confirm"
+                );
+            }
             (ApplyOutcome::AlreadyFinal { status }, _) => {
                 tracing::info!(
                     sheet_id,

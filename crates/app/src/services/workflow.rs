@@ -8,12 +8,33 @@
 use super::{Principal, ServiceError, ServiceResult, Services};
 use eportal_core::model::{Course, CourseRecord, CourseTerm};
 use eportal_core::workflow::{self, Action, WorkflowError, WorkflowState};
-use eportal_core::Role;
+use eportal_core::{MatricNo, Role};
 use eportal_ports::store::CourseResultState;
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// The refusal for someone with no role in a course's approval (a student, a lecturer of
 /// another course, a reviewer of another department or faculty).
+/// Why a result with unscored students was not submitted, naming them (the first 20).
+fn unscored_words(term: &CourseTerm, missing: &[MatricNo]) -> String {
+    const SHOWN: usize = 20;
+    let mut names: Vec<String> = missing.iter().take(SHOWN).map(|m| m.to_string()).collect();
+    if missing.len() > SHOWN {
+        names.push(format!("and {} more", missing.len() - SHOWN));
+    }
+    let (count, have) = match missing.len() {
+        1 => ("1 registered student".to_string(), "has"),
+        n => (format!("{n} registered students"), "have"),
+    };
+    format!(
+        "{count} of {} {} {} semester {have} no score and no ABS: {}; upload a sheet with their scores (write ABS for a student absent from the exam), or confirm the list to submit without them",
+        term.course_code,
+        term.session,
+        term.semester,
+        names.join(", ")
+    )
+}
+
 fn no_part(course: &Course) -> String {
     format!(
         "you have no part in the approval of {}: only the lecturer allocated to it, the HOD of its department, the dean of its faculty and senate act on it",
@@ -27,6 +48,8 @@ pub struct CourseResultDetail {
     #[serde(flatten)]
     pub state: CourseResultState,
     pub records: Vec<CourseRecord>,
+    /// Registered students with no score and no `ABS` (a submission must confirm them).
+    pub unscored: Vec<MatricNo>,
 }
 
 impl Services {
@@ -59,6 +82,38 @@ impl Services {
         who: &Principal,
         term: &CourseTerm,
         action: Action,
+    ) -> ServiceResult<CourseResultState> {
+        self.course_action_confirmed(who, term, action, &[]).await
+    }
+
+    /// Registered students of a course term with no current score and no `ABS`, in order.
+    pub async fn unscored(&self, term: &CourseTerm) -> ServiceResult<Vec<MatricNo>> {
+        let store = &self.ports.store;
+        let scored: HashSet<MatricNo> = store
+            .course_records(term)
+            .await?
+            .into_iter()
+            .map(|r| r.matric_no)
+            .collect();
+        let mut missing: Vec<MatricNo> = store
+            .registered(term)
+            .await?
+            .into_iter()
+            .filter(|m| !scored.contains(m))
+            .collect();
+        missing.sort();
+        Ok(missing)
+    }
+
+    /// [`Services::course_action`], where a submission names the registered students the
+    /// lecturer confirms are to go without a score: a result with unscored students is not
+    /// submitted until every one of them is in `confirmed_unscored`.
+    pub async fn course_action_confirmed(
+        &self,
+        who: &Principal,
+        term: &CourseTerm,
+        action: Action,
+        confirmed_unscored: &[MatricNo],
     ) -> ServiceResult<CourseResultState> {
         let store = &self.ports.store;
         let course = store.course(&term.course_code).await?.ok_or_else(|| {
@@ -93,6 +148,17 @@ impl Services {
                 "{} has no processed score sheet for {} {} semester yet; upload one first",
                 term.course_code, term.session, term.semester
             )));
+        }
+        if action == Action::Submit {
+            let unconfirmed: Vec<MatricNo> = self
+                .unscored(term)
+                .await?
+                .into_iter()
+                .filter(|m| !confirmed_unscored.contains(m))
+                .collect();
+            if !unconfirmed.is_empty() {
+                return Err(ServiceError::Conflict(unscored_words(term, &unconfirmed)));
+            }
         }
         let reason = match &action {
             Action::Return { reason } => Some(reason.trim()),
@@ -152,6 +218,7 @@ impl Services {
         Ok(CourseResultDetail {
             state: store.course_result(term).await?,
             records: store.course_records(term).await?,
+            unscored: self.unscored(term).await?,
         })
     }
 }

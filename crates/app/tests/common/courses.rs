@@ -41,7 +41,12 @@ pub fn sheet() -> String {
 
 /// Uploads the sheet and waits until it is processed; returns its id.
 pub async fn upload_processed(app: &TestApp, token: &str, code: &str) -> i64 {
-    let (status, body) = app.upload_csv(token, code, &sheet()).await;
+    upload_csv_processed(app, token, code, &sheet()).await
+}
+
+/// Uploads `csv` and waits until it is processed; returns its id.
+pub async fn upload_csv_processed(app: &TestApp, token: &str, code: &str, csv: &str) -> i64 {
+    let (status, body) = app.upload_csv(token, code, csv).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let id = body["id"].as_i64().unwrap();
     let done = app.wait_processed(token, id).await;
@@ -52,10 +57,23 @@ pub async fn upload_processed(app: &TestApp, token: &str, code: &str) -> i64 {
 /// Takes `code` from an uploaded sheet to published: the lecturer submits it, its HOD, dean
 /// and senate approve, and senate publishes.
 pub async fn publish(app: &TestApp, code: &str) {
+    publish_sheet(app, code, &sheet()).await;
+}
+
+/// [`publish`] with the lecturer's own sheet `csv`; every registered student it leaves
+/// without a score is confirmed at submission.
+pub async fn publish_sheet(app: &TestApp, code: &str, csv: &str) {
     use super::university::{DEAN, HOD, LECTURER, SENATE};
     let lecturer = app.login(LECTURER).await;
-    upload_processed(app, &lecturer, code).await;
-    moves_to(app, &lecturer, code, "submit", "submitted").await;
+    upload_csv_processed(app, &lecturer, code, csv).await;
+    let (_, detail) = json(app.get(&course_url(code, ""), Some(&lecturer)).await).await;
+    let confirm = json!({ "confirm_unscored": detail["unscored"] });
+    let res = app
+        .post_json(&course_url(code, "submit"), Some(&lecturer), &confirm)
+        .await;
+    let (status, body) = json(res).await;
+    assert_eq!(status, StatusCode::OK, "submit {code}: {body}");
+    assert_eq!(body["state"], "submitted", "submit {code}: {body}");
     moves_to(app, &app.login(HOD).await, code, "approve", "hod_approved").await;
     moves_to(
         app,

@@ -50,6 +50,26 @@ pub(super) fn detect(bytes: &[u8]) -> Detected {
     }
 }
 
+/// The upload's first check, before the bytes are kept: `Err` names what the file is when it
+/// cannot be a spreadsheet at all. Only the first 64 KB are read (a text file's encoding
+/// shows there; the worker reads the whole file, in isolation); a multi-byte character cut
+/// at the end of that sample is not held against the file.
+pub fn sniff(bytes: &[u8]) -> Result<(), &'static str> {
+    const SAMPLE: usize = 64 * 1024;
+    let mut head = &bytes[..bytes.len().min(SAMPLE)];
+    if head.len() < bytes.len() {
+        if let Err(e) = std::str::from_utf8(head) {
+            if e.error_len().is_none() {
+                head = &head[..e.valid_up_to()];
+            }
+        }
+    }
+    match detect(head) {
+        Detected::Other(what) => Err(what),
+        Detected::Zip | Detected::Text(_) => Ok(()),
+    }
+}
+
 fn decode_text(bytes: &[u8]) -> Option<String> {
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         return std::str::from_utf8(rest)
@@ -67,12 +87,25 @@ fn decode_text(bytes: &[u8]) -> Option<String> {
     if let Ok(t) = std::str::from_utf8(bytes) {
         return Some(t.to_owned()).filter(|t| is_text(t));
     }
-    // Excel's plain "CSV (Comma delimited)" is written in the Windows code page, not UTF-8.
-    // Matric numbers and scores are ASCII either way; only accented names differ, so reading
-    // the bytes as Latin-1 keeps every column that matters exact. Binary files still fail
-    // the control-character test below.
-    let latin1: String = bytes.iter().map(|&b| b as char).collect();
-    Some(latin1).filter(|t| is_text(t))
+    // Excel's plain "CSV (Comma delimited)" is written in the Windows code page (1252), not
+    // UTF-8. Binary files still fail the control-character test below.
+    let text: String = bytes.iter().map(|&b| windows_1252(b)).collect();
+    Some(text).filter(|t| is_text(t))
+}
+
+/// Windows-1252: Latin-1, except that 0x80–0x9F hold printable characters (€, curly quotes,
+/// dashes, Š, Ž, Œ …) instead of control codes. The five bytes the code page leaves undefined
+/// stay the control codes they are in Latin-1.
+fn windows_1252(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
+        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
+        'ž', 'Ÿ',
+    ];
+    match b {
+        0x80..=0x9F => HIGH[usize::from(b - 0x80)],
+        _ => char::from(b),
+    }
 }
 
 fn utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> Option<String> {
@@ -93,4 +126,35 @@ fn is_text(t: &str) -> bool {
             || matches!(c, '\t' | '\n' | '\r' | '\x0C' | '\x1A')
             || ('\u{80}'..='\u{9F}').contains(&c)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_1252_text_reads_with_its_own_punctuation() {
+        // "Adébáyo O’Brien – 45" as Excel's "CSV (Comma delimited)" writes it.
+        let bytes = b"Ad\xe9b\xe1yo O\x92Brien \x96 45\r\n";
+        match detect(bytes) {
+            Detected::Text(t) => assert_eq!(t, "Adébáyo O’Brien – 45\r\n"),
+            _ => panic!("a Windows-1252 text file was not read as text"),
+        }
+    }
+
+    #[test]
+    fn sniff_names_what_a_file_is_and_tolerates_a_cut_sample() {
+        assert_eq!(sniff(b"%PDF-1.7 ..."), Err("a PDF document"));
+        assert_eq!(sniff(b"\x00\x01\x02\x03binary"), Err("a binary file"));
+        assert_eq!(sniff(b"Matric No,CA,Exam\nSCI/1,30,40\n"), Ok(()));
+        // 64 KB of text whose sample ends inside a two-byte character.
+        let mut big = b"Matric No,Name\n".to_vec();
+        while big.len() < 64 * 1024 - 1 {
+            big.push(b'a');
+        }
+        big.extend_from_slice("é, and more\n".as_bytes());
+        assert_eq!(sniff(&big), Ok(()));
+        // The Windows code page, as the upload check sees it.
+        assert_eq!(sniff(b"Matric No,Name\nSCI/1,Ad\xe9b\xe1yo\n"), Ok(()));
+    }
 }

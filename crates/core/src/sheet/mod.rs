@@ -16,6 +16,7 @@ mod xml_bytes;
 mod xml_scan;
 mod zip_scan;
 
+pub use detect::sniff;
 pub use header::Column;
-pub use parse::{parse, ParsedSheet, RawRow, SheetError, SheetFormat, SheetLimits};
+pub use parse::{parse, ParsedSheet, RawRow, SheetError, SheetFormat, SheetLimits, Size};
 pub use validate::{validate, AcceptedRow, Roster, RowError, RowErrorKind, Validated};

@@ -209,8 +209,9 @@ pub fn parse(bytes: &[u8], limits: &SheetLimits) -> Result<ParsedSheet, SheetErr
     }
 }
 
-/// A byte count for people: "812 bytes", "40 KB", "5.2 MB".
-struct Size(u64);
+/// A size for people: "812 bytes", "40 KB", "5 MB", "6.1 MB" (rounded up, so a file just
+/// over a limit never reads as the limit itself).
+pub struct Size(pub u64);
 
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

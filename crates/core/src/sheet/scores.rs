@@ -13,6 +13,10 @@ pub(super) enum Judged {
         exam: Score,
         total: Score,
     },
+    /// `ABS` in the exam column: recorded as absent, with the CA if one was given.
+    Absent {
+        ca: Score,
+    },
     Rejected(RowErrorKind, String),
 }
 
@@ -21,10 +25,19 @@ const ABSENT_WORDS: [&str; 3] = ["ab", "abs", "absent"];
 
 pub(super) fn judge_scores(ca: &str, exam: &str, policy: &GradingPolicy) -> Judged {
     let (ca, exam) = (ca.trim(), exam.trim());
-    if exam.is_empty() || ABSENT_WORDS.contains(&exam.to_ascii_lowercase().as_str()) {
+    if ABSENT_WORDS.contains(&exam.to_ascii_lowercase().as_str()) {
+        if ca.is_empty() {
+            return Judged::Absent { ca: Score::ZERO };
+        }
+        return match score("CA", ca, policy.ca_max) {
+            Ok(ca) => Judged::Absent { ca },
+            Err((kind, why)) => Judged::Rejected(kind, why),
+        };
+    }
+    if exam.is_empty() {
         return Judged::Rejected(
             RowErrorKind::Absent,
-            "there is no exam score, so the student is recorded as absent; enter the score if the student sat the exam".into(),
+            "there is no exam score; enter it, or write ABS if the student was absent from the exam".into(),
         );
     }
     if ca.is_empty() {

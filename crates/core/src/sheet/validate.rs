@@ -8,7 +8,7 @@
 use super::parse::{ParsedSheet, RawRow};
 use super::scores::{judge_scores, Judged};
 use crate::domain::{MatricNo, Score};
-use crate::grading::GradingPolicy;
+use crate::grading::{GradingPolicy, ABSENT_GRADE};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
@@ -113,6 +113,16 @@ pub fn validate(sheet: &ParsedSheet, roster: &Roster, policy: &GradingPolicy) ->
         }
         match judge_scores(&raw.ca, &raw.exam, policy) {
             Judged::Rejected(kind, why) => out.rejected.push(reject(kind, why)),
+            // Recorded, not left out: how an absence counts is decided where GPAs are.
+            Judged::Absent { ca } => out.accepted.push(AcceptedRow {
+                row: raw.row,
+                matric,
+                ca,
+                exam: Score::ZERO,
+                total: ca,
+                grade: ABSENT_GRADE.to_string(),
+                points: 0,
+            }),
             Judged::Accepted { ca, exam, total } => {
                 let graded = policy.grade(total);
                 out.accepted.push(AcceptedRow {

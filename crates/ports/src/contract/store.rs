@@ -11,6 +11,7 @@
 
 pub mod directory;
 pub mod fixture;
+pub mod modes;
 pub mod outbox;
 pub mod results;
 pub mod sessions;
@@ -40,6 +41,9 @@ macro_rules! store_contract {
             sheets::submit_sheet_is_idempotent_by_term_and_sha,
             sheets::apply_stores_rows_errors_and_counts,
             sheets::apply_is_idempotent_on_a_final_sheet,
+            modes::removing_scores_waits_for_confirmation,
+            modes::add_rows_sheets_add_to_the_scores,
+            modes::the_earlier_file_uploaded_again_is_current_again,
             versions::newer_sheet_versions_changed_scores,
             versions::older_sheet_applied_late_is_superseded,
             versions::rejected_sheet_applies_nothing,

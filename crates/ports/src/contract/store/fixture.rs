@@ -236,12 +236,23 @@ pub fn row_error(n: usize, m: &str, kind: RowErrorKind) -> RowError {
 }
 
 pub async fn submit(store: &dyn RecordStore, t: &CourseTerm, n: u64) -> SheetSummary {
+    submit_as(store, t, n, crate::SheetMode::Replace).await
+}
+
+/// [`submit`] in a given mode.
+pub async fn submit_as(
+    store: &dyn RecordStore,
+    t: &CourseTerm,
+    n: u64,
+    mode: crate::SheetMode,
+) -> SheetSummary {
     let sheet = NewSheet {
         term: t.clone(),
         sha256: sha(n),
         size_bytes: 100 + n,
         filename: Some(format!("sheet-{n}.csv")),
         uploaded_by: LECTURER.into(),
+        mode,
     };
     store
         .submit_sheet(&sheet, Some("req-1"))
@@ -276,6 +287,27 @@ pub async fn upload(
         .await
         .expect("apply_sheet");
     (s.id, out)
+}
+
+/// [`upload`], confirming the removals if the sheet is held for them (as its lecturer
+/// would) and applying it again; returns the sheet id and the final outcome.
+pub async fn upload_confirmed(
+    store: &dyn RecordStore,
+    uni: &Uni,
+    t: &CourseTerm,
+    n: u64,
+    scores: &[(usize, u16, u16)],
+) -> (i64, ApplyOutcome) {
+    let (id, out) = upload(store, uni, t, n, scores).await;
+    if !matches!(out, ApplyOutcome::Held { .. }) {
+        return (id, out);
+    }
+    store.confirm_sheet(id, None).await.expect("confirm_sheet");
+    let out = store
+        .apply_sheet(id, &judged(uni, scores), &uni.policy)
+        .await
+        .expect("apply_sheet after confirming");
+    (id, out)
 }
 
 /// What the store's semester results must be: the core's summary of its current records.

@@ -15,6 +15,7 @@ pub async fn submit_writes_exactly_one_outbox_entry(store: Arc<dyn RecordStore>)
         size_bytes: 10,
         filename: None,
         uploaded_by: LECTURER.into(),
+        mode: crate::SheetMode::Replace,
     };
     let (s, _) = store.submit_sheet(&new, Some("req-42")).await.unwrap();
     store.submit_sheet(&new, Some("req-43")).await.unwrap();

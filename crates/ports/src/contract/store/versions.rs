@@ -17,8 +17,9 @@ pub async fn newer_sheet_versions_changed_scores(store: Arc<dyn RecordStore>) {
         &[(0, 30, 40), (1, 10, 20), (2, 20, 20)],
     )
     .await;
-    // Student 0's score changes, student 1's stays, student 2 is dropped from the new sheet.
-    let (s2, out) = upload(
+    // Student 0's score changes, student 1's stays, student 2 is dropped from the new sheet
+    // (which its lecturer confirms).
+    let (s2, out) = upload_confirmed(
         store.as_ref(),
         &uni,
         &uni.csc101,
