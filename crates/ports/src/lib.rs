@@ -14,6 +14,7 @@
 pub mod blob;
 pub mod cache;
 pub mod error;
+pub mod ledger;
 pub mod notify;
 pub mod queue;
 pub mod rate;
@@ -25,6 +26,7 @@ pub mod contract;
 pub use blob::BlobStore;
 pub use cache::Cache;
 pub use error::PortError;
+pub use ledger::Ledger;
 pub use notify::{Notice, Notifier};
 pub use queue::{Delivery, JobQueue, QueueStats};
 pub use rate::RateLimits;

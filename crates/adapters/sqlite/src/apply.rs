@@ -2,16 +2,18 @@
 //! records become exactly the sheet's accepted rows (changed scores get a new version, the
 //! old one stays in history; students left off lose their current record), row errors and
 //! counts are stored, older sheets are superseded, and the affected students' semester
-//! results are recomputed. It must never apply anything from a sheet that is already final
+//! results are recomputed, and every changed score is appended to the ledger. It must never apply anything from a sheet that is already final
 //! or older than the term's applied sheet, so a redelivered or late job changes nothing.
 //!
 //! Speed matters (the demo pushes ~70,000 rows through here): each kind of write is one
 //! statement over a JSON array, and only the affected students are recomputed.
 
 use crate::error::db;
+use crate::ledger::ScoreChange;
 use crate::rows::{get, json_list};
 use crate::sheets::{kind_str, status};
 use crate::SqliteStore;
+use eportal_core::ledger::ScoreBody;
 use eportal_core::model::CourseTerm;
 use eportal_core::sheet::{AcceptedRow, RowError};
 use eportal_core::{GradingPolicy, MatricNo};
@@ -118,7 +120,7 @@ pub(crate) async fn apply_sheet(
         SheetOutcome::Judged { accepted, rejected } => (accepted, rejected),
     };
 
-    let affected = write_records(&mut tx, &term, sheet_id, accepted, now).await?;
+    let (affected, changes) = write_records(&mut tx, &term, sheet_id, accepted, now).await?;
     write_row_errors(&mut tx, sheet_id, rejected).await?;
     bind_term(
         sqlx::query(
@@ -145,19 +147,20 @@ pub(crate) async fn apply_sheet(
     .await
     .map_err(db)?;
     crate::results::recompute_in(&mut tx, &affected, policy).await?;
+    crate::ledger::append_scores(&mut tx, &term, sheet_id, changes, now).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApplyOutcome::Applied { affected })
 }
 
 /// Makes the term's current records equal `accepted`; returns the students whose current
-/// record changed, appeared or disappeared.
+/// record changed, appeared or disappeared, and those changes (for the ledger).
 async fn write_records(
     conn: &mut SqliteConnection,
     term: &CourseTerm,
     sheet_id: i64,
     accepted: &[AcceptedRow],
     now: i64,
-) -> PortResult<Vec<MatricNo>> {
+) -> PortResult<(Vec<MatricNo>, Vec<ScoreChange>)> {
     let rows = bind_term(
         sqlx::query(
             "SELECT matric_no, ca, exam, total, grade, points FROM score_records \
@@ -202,6 +205,7 @@ async fn write_records(
     }
     let mut affected: BTreeSet<&str> = BTreeSet::new();
     let mut writes = Vec::new();
+    let mut changes = Vec::new();
     for (m, a) in &incoming {
         let new = Stored::of(a);
         if current.get(*m) == Some(&new) {
@@ -211,6 +215,7 @@ async fn write_records(
         writes.push(json!([
             m, new.ca, new.exam, new.total, new.grade, new.points, version
         ]));
+        changes.push(ScoreChange::set(m, new, version, sheet_id));
         affected.insert(m);
     }
     let dropped: Vec<&str> = current
@@ -219,6 +224,7 @@ async fn write_records(
         .filter(|m| !incoming.contains_key(m))
         .collect();
     affected.extend(dropped.iter().copied());
+    changes.extend(dropped.iter().map(|m| ScoreChange::removed(m)));
 
     if !writes.is_empty() {
         let payload = json_list(&writes);
@@ -270,7 +276,36 @@ async fn write_records(
         .await
         .map_err(db)?;
     }
-    affected.into_iter().map(crate::rows::matric).collect()
+    let affected = affected
+        .into_iter()
+        .map(crate::rows::matric)
+        .collect::<PortResult<_>>()?;
+    Ok((affected, changes))
+}
+
+impl ScoreChange {
+    fn set(matric: &str, s: Stored, version: i64, sheet_id: i64) -> ScoreChange {
+        let body = ScoreBody {
+            ca: s.ca,
+            exam: s.exam,
+            total: s.total,
+            grade: s.grade,
+            points: s.points,
+            version,
+            sheet_id,
+        };
+        ScoreChange {
+            matric: matric.to_string(),
+            set: Some(body),
+        }
+    }
+
+    fn removed(matric: &str) -> ScoreChange {
+        ScoreChange {
+            matric: matric.to_string(),
+            set: None,
+        }
+    }
 }
 
 fn unknown_students(e: PortError) -> PortError {
