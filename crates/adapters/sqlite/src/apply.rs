@@ -1,9 +1,10 @@
 //! Applying a worker's decision about a sheet, in one write transaction: the term's current
 //! records become exactly the sheet's accepted rows (changed scores get a new version, the
 //! old one stays in history; students left off lose their current record), row errors and
-//! counts are stored, older sheets are superseded, and the affected students' semester
-//! results are recomputed, and every changed score is appended to the ledger. It must never apply anything from a sheet that is already final
-//! or older than the term's applied sheet, so a redelivered or late job changes nothing.
+//! counts are stored, older sheets are superseded, the affected students' semester results
+//! are recomputed, and every changed score is appended to the ledger. It must never apply
+//! anything from a sheet that is already final or older than the term's applied sheet, so a
+//! redelivered or late job changes nothing.
 //!
 //! Speed matters (the demo pushes ~70,000 rows through here): each kind of write is one
 //! statement over a JSON array, and only the affected students are recomputed.
