@@ -1,6 +1,6 @@
 //! The application's lifecycle: build the services from configuration, start the roles this
-//! process runs (HTTP portal, outbox relay, workers), and stop them gracefully. Tests use the
-//! same path with port 0 and their own data directory.
+//! process runs (HTTP portal, outbox relay, workers, the ledger's signer), and stop them
+//! gracefully. Tests use the same path with port 0 and their own data directory.
 
 use crate::config::Config;
 use crate::engines;
@@ -81,10 +81,12 @@ impl App {
             .setting_or_init(TOKEN_KEY_SETTING, &new_token_key())
             .await?;
         let key = hex::decode(key_hex.trim()).context("the stored token key is not hex")?;
+        let key_path = config.ledger.key_path(&config.data_dir);
+        let ledger_key = crate::services::ledger::load_or_create_key(&key_path)?;
         let metrics = Arc::new(Metrics::new());
         ports.breakers.register(&metrics);
         Ok(App {
-            services: Services::new(ports, config, policy, metrics, key),
+            services: Services::new(ports, config, policy, metrics, key, ledger_key),
         })
     }
 
@@ -170,6 +172,11 @@ impl App {
             let s = stopped.clone();
             tasks.spawn(async move { me.run_workers(s).await });
         }
+        {
+            let me = services.clone();
+            let s = stopped.clone();
+            tasks.spawn(async move { me.run_ledger_signer(s).await });
+        }
         if !services.startup.held.load(Ordering::Acquire) {
             services.startup.mark_ready();
         }
@@ -188,6 +195,10 @@ impl Running {
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
+        // The work in hand is finished: sign the head it leaves.
+        if let Err(e) = self.services.sign_ledger_head().await {
+            tracing::warn!(error = %e, "cannot sign the ledger's head at shutdown");
+        }
     }
 
     /// Runs until Ctrl-C or SIGTERM, then shuts down gracefully.

@@ -1,10 +1,12 @@
-//! The command line: `serve`, `migrate`, `import` and `demo`. Each command loads the layered
-//! configuration (file → `EPORTAL_*` variables → flags), then calls into the library.
+//! The command line: `serve`, `migrate`, `import`, `demo` and `audit verify`. Each command
+//! loads the layered configuration (file → `EPORTAL_*` variables → flags), then calls into
+//! the library.
 //!
 //! Exit codes a script can rely on: 0 success, 1 a runtime failure (an engine unreachable, a
 //! file unreadable), 2 a configuration or usage error (the message names the setting), 3 an
-//! import that saved its good rows but refused some. This module must never print a secret:
-//! URLs are shown redacted and passwords only where the demo was asked to use them.
+//! import that saved its good rows but refused some, 4 a ledger that failed `audit verify`.
+//! This module must never print a secret: URLs are shown redacted and passwords only where
+//! the demo was asked to use them.
 
 use crate::config::{redact, Config, DatabaseKind, ProcessRole};
 use crate::demo::{self, DemoArgs};
@@ -20,7 +22,7 @@ use std::process::ExitCode;
     name = "eportal",
     version,
     about = "A resilient university e-Portal and exam-records pipeline",
-    after_help = "Configuration: built-in defaults, then --config FILE (or EPORTAL_CONFIG), then EPORTAL_* variables (EPORTAL_WORKER__LEASE_MS=2000), then flags.\nExit codes: 0 ok, 1 runtime failure, 2 configuration or usage error, 3 import finished with refused rows."
+    after_help = "Configuration: built-in defaults, then --config FILE (or EPORTAL_CONFIG), then EPORTAL_* variables (EPORTAL_WORKER__LEASE_MS=2000), then flags.\nExit codes: 0 ok, 1 runtime failure, 2 configuration or usage error, 3 import finished with refused rows, 4 the ledger failed audit verify."
 )]
 pub struct Cli {
     /// TOML configuration file.
@@ -58,6 +60,11 @@ pub enum Command {
     },
     /// Build a demo university, process its score sheets, and serve it.
     Demo(DemoArgs),
+    /// Check the records: `audit verify` walks the tamper-evident ledger.
+    Audit {
+        #[command(subcommand)]
+        command: crate::audit::AuditCommand,
+    },
     /// Internal: read one score sheet from stdin under memory and CPU limits, answer on
     /// stdout (run by the workers, one child process per sheet).
     #[command(hide = true)]
@@ -155,6 +162,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             demo::run(config, cli.data_dir.is_some(), args).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Audit { command } => crate::audit::run(config, command).await,
         Command::ParseSheet(args) => Ok(crate::services::isolate::run_child(&args)),
     }
 }

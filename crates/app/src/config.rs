@@ -342,6 +342,8 @@ pub struct Config {
     pub breaker: crate::breaker::BreakerConfig,
     pub links: LinksConfig,
     pub notify: NotifyConfig,
+    /// The ledger's signing key and how often the head is signed.
+    pub ledger: crate::services::ledger::LedgerConfig,
 }
 
 impl Default for Config {
@@ -369,6 +371,7 @@ impl Default for Config {
             breaker: crate::breaker::BreakerConfig::default(),
             links: LinksConfig::default(),
             notify: NotifyConfig::default(),
+            ledger: crate::services::ledger::LedgerConfig::default(),
         }
     }
 }
@@ -554,6 +557,7 @@ impl Config {
             bail!("EPORTAL_AUTH__SIGN_IN_WINDOW_SECS and EPORTAL_AUTH__SIGN_IN_LOCK_SECS must be more than 0");
         }
         self.breaker.validate()?;
+        self.ledger.validate()?;
         self.validate_links()?;
         Ok(())
     }

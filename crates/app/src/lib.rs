@@ -7,6 +7,7 @@
 //! [`cli::run`].
 
 pub mod app;
+pub mod audit;
 pub mod breaker;
 pub mod cli;
 pub mod config;

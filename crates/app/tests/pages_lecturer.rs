@@ -372,7 +372,7 @@ async fn unusable_files_are_explained_on_the_course_page() {
     assert_eq!(res.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(
         res.body
-            .contains("This file is not a CSV or XLSX spreadsheet"),
+            .contains("The file is a PNG image, not a CSV or XLSX spreadsheet"),
         "{}",
         res.body
     );
@@ -571,7 +571,7 @@ async fn submitting_moves_the_result_on_and_a_refusal_is_shown_on_the_course_pag
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
     assert!(
         res.body
-            .contains("must be returned to you before a new sheet"),
+            .contains("must be returned to you before its scores can change"),
         "{}",
         res.body
     );

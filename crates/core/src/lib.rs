@@ -1,5 +1,6 @@
 //! The academic core of eportal: every rule about scores, grades, GPA/CGPA, classes of degree,
-//! score sheets and the approval workflow lives here.
+//! score sheets and the approval workflow lives here, and so does the hash chain of the ledger
+//! that records every change to them.
 //!
 //! This crate must never do I/O: no async, no database, no files, no clock. Functions take
 //! plain values (bytes of a sheet, a grading policy, a list of attempts) and return plain
@@ -10,6 +11,7 @@ pub mod domain;
 pub mod gpa;
 pub mod grading;
 pub mod jobs;
+pub mod ledger;
 pub mod model;
 pub mod sheet;
 pub mod workflow;

@@ -1,4 +1,5 @@
-//! The system of record, split by ability (directory, users, sheets, results, workflow);
+//! The system of record, split by ability (directory, users, sheets, results, workflow,
+//! ledger);
 //! [`RecordStore`] is all of them together, and is what the application holds.
 //!
 //! Every method that changes several rows does so in one transaction: a caller never sees
@@ -375,7 +376,9 @@ pub trait Workflow: Send + Sync {
 
 /// The whole system of record.
 #[async_trait]
-pub trait RecordStore: Directory + Users + Sheets + Results + Workflow + Send + Sync {
+pub trait RecordStore:
+    Directory + Users + Sheets + Results + Workflow + crate::Ledger + Send + Sync
+{
     /// Whether the engine answers (for `/readyz`).
     async fn ping(&self) -> PortResult<()>;
 }

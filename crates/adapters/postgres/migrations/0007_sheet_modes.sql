@@ -4,7 +4,8 @@
 -- until that confirmation. The same file may now be uploaded again after another sheet
 -- superseded it (it becomes current again), so its bytes are unique only among the sheets
 -- that are not superseded; and since 'add rows' sheets add to the current scores, a term may
--- have several processed sheets.
+-- have several processed sheets, of which at most one replacing sheet (the class list the
+-- others add to).
 ALTER TABLE sheets ADD COLUMN mode TEXT NOT NULL DEFAULT 'replace'
     CHECK (mode IN ('replace', 'add_rows'));
 ALTER TABLE sheets ADD COLUMN removals_confirmed BOOLEAN NOT NULL DEFAULT FALSE;
@@ -16,3 +17,5 @@ ALTER TABLE sheets DROP CONSTRAINT sheets_same_bytes;
 CREATE UNIQUE INDEX sheets_same_bytes ON sheets (course_code, session, semester, sha256, mode)
     WHERE status <> 'superseded';
 DROP INDEX sheets_one_processed_per_term;
+CREATE UNIQUE INDEX sheets_one_processed_list_per_term ON sheets (course_code, session, semester)
+    WHERE status = 'processed' AND mode = 'replace';

@@ -3,10 +3,11 @@
 //! The current scores of a course term are the accepted rows of its latest (highest id)
 //! processed replacing sheet, with the rows of "add rows" sheets added to them. Applies of the
 //! same term are serialised by a transaction-scoped advisory lock on the term, so two workers
-//! can never interleave their writes; a sheet older than the term's processed replacing one
-//! is superseded without touching any score. A score gets a new version only when its value
-//! changed; versions are unique by constraint. A replacing sheet that would remove scores is
-//! held, unapplied, until the lecturer confirms.
+//! can never interleave their writes (the ledger's lock is taken last, when the changed scores
+//! are appended to it); a sheet older than the term's processed replacing one is superseded
+//! without touching any score. A score gets a new version only when its value changed;
+//! versions are unique by constraint. A replacing sheet that would remove scores is held,
+//! unapplied (and unrecorded in the ledger), until the lecturer confirms.
 //!
 //! Must never apply anything from a sheet that is already final (a redelivered job), and
 //! never remove a score the lecturer did not confirm removing.
@@ -261,6 +262,8 @@ async fn judged(
 
     let affected: Vec<String> = affected.into_iter().collect();
     recompute(conn, &affected, policy).await?;
+    let key = (term.code.as_str(), term.session, term.semester);
+    crate::ledger::append_scores(conn, key, sheet_id, &new_versions, &removed, now_ms()).await?;
     let affected = affected
         .iter()
         .map(|m| crate::convert::matric(m))

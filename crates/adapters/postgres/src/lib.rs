@@ -11,6 +11,7 @@ mod convert;
 mod directory;
 mod error;
 mod import;
+mod ledger;
 mod outbox;
 mod results;
 mod sheets;

@@ -1,6 +1,6 @@
 //! The approval workflow's state per course result, in PostgreSQL. A transition is one
-//! conditional write (`… WHERE state = from`) plus its history row, in one transaction, so
-//! two reviewers acting at once cannot both succeed from the same state.
+//! conditional write (`… WHERE state = from`) plus its history row and its ledger entry, in
+//! one transaction, so two reviewers acting at once cannot both succeed from the same state.
 //!
 //! The transition rules themselves (who may move what where) live in `eportal_core::workflow`;
 //! this module must never second-guess them, only refuse stale ones.
@@ -9,6 +9,7 @@ use crate::convert::{self, get, term_key};
 use crate::error::db;
 use crate::PgStore;
 use async_trait::async_trait;
+use eportal_core::ledger::{Draft, TransitionBody};
 use eportal_core::model::CourseTerm;
 use eportal_core::workflow::WorkflowState;
 use eportal_ports::error::PortResult;
@@ -143,6 +144,14 @@ impl Workflow for PgStore {
         .await
         .map_err(db)?;
         let state = result_state(&row)?;
+        let body = TransitionBody {
+            from: from.as_str().into(),
+            to: to.as_str().into(),
+            reason: reason.map(str::to_string),
+        };
+        let subject = crate::ledger::subject(&code, session, semester, None);
+        let entry = Draft::transition(now, actor, subject, &body);
+        crate::ledger::append(&mut tx, vec![entry]).await?;
         tx.commit().await.map_err(db)?;
         Ok(state)
     }

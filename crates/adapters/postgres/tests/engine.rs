@@ -110,13 +110,13 @@ async fn score_versions_are_unique_by_constraint() {
     let err = dup.expect_err("a duplicate version must be refused");
     let db = err.as_database_error().expect("a database error");
     assert!(db.is_unique_violation(), "{db}");
-    // And a term never has two processed sheets at once.
+    // And a term never has two processed class lists (replacing sheets) at once.
     let other = submit(&store, &uni.csc101, 2).await;
     let two = sqlx::query("UPDATE sheets SET status = 'processed' WHERE id = $1")
         .bind(other.id)
         .execute(store.pool())
         .await;
-    let err = two.expect_err("two processed sheets in one term must be refused");
+    let err = two.expect_err("two processed replacing sheets in one term must be refused");
     assert!(err
         .as_database_error()
         .is_some_and(|d| d.is_unique_violation()));

@@ -44,3 +44,6 @@ PRAGMA legacy_alter_table = OFF;
 CREATE INDEX sheets_by_term_status ON sheets (course_code, session, semester, status, id);
 CREATE UNIQUE INDEX sheets_same_bytes ON sheets (course_code, session, semester, sha256, mode)
     WHERE status <> 'superseded';
+-- A term's scores are one class list (its processed replacing sheet) and the rows added to it.
+CREATE UNIQUE INDEX sheets_one_processed_list_per_term ON sheets (course_code, session, semester)
+    WHERE status = 'processed' AND mode = 'replace';

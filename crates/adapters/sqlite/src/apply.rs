@@ -1,17 +1,21 @@
 //! Applying a worker's decision about a sheet, in one write transaction: the term's current
-//! records become exactly the sheet's accepted rows (changed scores get a new version, the
-//! old one stays in history; students left off lose their current record), row errors and
-//! counts are stored, older sheets are superseded, and the affected students' semester
-//! results are recomputed. It must never apply anything from a sheet that is already final
-//! or older than the term's applied sheet, so a redelivered or late job changes nothing.
+//! records become the sheet's accepted rows (changed scores get a new version, the old one
+//! stays in history; students left off a replacing sheet lose their current record, once the
+//! lecturer has confirmed that), row errors, counts and changes are stored, older sheets are
+//! superseded, the affected students' semester results are recomputed, and every changed
+//! score is appended to the ledger. It must never apply anything from a sheet that is already
+//! final or older than the term's applied replacing sheet, so a redelivered or late job
+//! changes nothing, and never remove a score the lecturer did not confirm removing.
 //!
 //! Speed matters (the demo pushes ~70,000 rows through here): each kind of write is one
 //! statement over a JSON array, and only the affected students are recomputed.
 
 use crate::error::db;
+use crate::ledger::ScoreChange;
 use crate::rows::{get, json_list};
 use crate::sheets::{kind_str, status};
 use crate::SqliteStore;
+use eportal_core::ledger::ScoreBody;
 use eportal_core::model::CourseTerm;
 use eportal_core::sheet::{AcceptedRow, RowError};
 use eportal_core::{GradingPolicy, MatricNo};
@@ -125,7 +129,7 @@ pub(crate) async fn apply_sheet(
         SheetOutcome::Judged { accepted, rejected } => (accepted, rejected),
     };
 
-    let plan = plan_records(&mut tx, &term, accepted, mode).await?;
+    let plan = plan_records(&mut tx, &term, sheet_id, accepted, mode).await?;
     write_row_errors(&mut tx, sheet_id, rejected).await?;
     let held = plan.changes.removed > 0 && !confirmed;
     if !held {
@@ -172,7 +176,9 @@ pub(crate) async fn apply_sheet(
         });
     }
     let affected = plan.affected;
+    let ledger = plan.ledger;
     crate::results::recompute_in(&mut tx, &affected, policy).await?;
+    crate::ledger::append_scores(&mut tx, &term, sheet_id, ledger, now).await?;
     tx.commit().await.map_err(db)?;
     Ok(ApplyOutcome::Applied { affected })
 }
@@ -186,6 +192,8 @@ struct Plan {
     /// Every student whose current record would change, appear or disappear.
     affected: Vec<MatricNo>,
     changes: SheetChanges,
+    /// The same changes as the ledger records them.
+    ledger: Vec<ScoreChange>,
 }
 
 /// Compares `accepted` with the term's current records: under [`SheetMode::Replace`] the
@@ -193,6 +201,7 @@ struct Plan {
 async fn plan_records(
     conn: &mut SqliteConnection,
     term: &CourseTerm,
+    sheet_id: i64,
     accepted: &[AcceptedRow],
     mode: SheetMode,
 ) -> PortResult<Plan> {
@@ -241,6 +250,7 @@ async fn plan_records(
     let mut affected: BTreeSet<&str> = BTreeSet::new();
     let mut writes = Vec::new();
     let mut tally = ChangeTally::default();
+    let mut ledger = Vec::new();
     for (m, a) in &incoming {
         let new = Stored::of(a);
         match current.get(*m) {
@@ -255,6 +265,7 @@ async fn plan_records(
         writes.push(json!([
             m, new.ca, new.exam, new.total, new.grade, new.points, version
         ]));
+        ledger.push(ScoreChange::set(m, new, version, sheet_id));
         affected.insert(m);
     }
     let dropped: Vec<String> = match mode {
@@ -266,6 +277,7 @@ async fn plan_records(
             .collect(),
     };
     affected.extend(dropped.iter().map(String::as_str));
+    ledger.extend(dropped.iter().map(|m| ScoreChange::removed(m)));
     tally.removed.clone_from(&dropped);
     Ok(Plan {
         writes,
@@ -275,7 +287,33 @@ async fn plan_records(
             .collect::<PortResult<_>>()?,
         dropped,
         changes: tally.finish(),
+        ledger,
     })
+}
+
+impl ScoreChange {
+    fn set(matric: &str, s: Stored, version: i64, sheet_id: i64) -> ScoreChange {
+        let body = ScoreBody {
+            ca: s.ca,
+            exam: s.exam,
+            total: s.total,
+            grade: s.grade,
+            points: s.points,
+            version,
+            sheet_id,
+        };
+        ScoreChange {
+            matric: matric.to_string(),
+            set: Some(body),
+        }
+    }
+
+    fn removed(matric: &str) -> ScoreChange {
+        ScoreChange {
+            matric: matric.to_string(),
+            set: None,
+        }
+    }
 }
 
 /// Makes the term's current records what `plan` says.

@@ -12,6 +12,7 @@ mod apply;
 mod directory;
 mod error;
 mod import;
+mod ledger;
 mod queue;
 mod results;
 mod rows;

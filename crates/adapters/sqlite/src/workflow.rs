@@ -1,11 +1,13 @@
 //! The stored workflow state of course results. The transition rules live in
 //! `eportal_core::workflow`; this module only moves a state with a compare-and-set (a stale
-//! `from` is a Conflict) and keeps every move as an event. It must never decide who may act.
+//! `from` is a Conflict) and keeps every move as an event and a ledger entry. It must never
+//! decide who may act.
 
 use crate::error::db;
 use crate::rows::{get, state, term_of};
 use crate::SqliteStore;
 use async_trait::async_trait;
+use eportal_core::ledger::{Draft, TransitionBody};
 use eportal_core::model::CourseTerm;
 use eportal_core::workflow::WorkflowState;
 use eportal_ports::error::PortResult;
@@ -128,6 +130,13 @@ impl Workflow for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        let body = TransitionBody {
+            from: from.as_str().into(),
+            to: to.as_str().into(),
+            reason: reason.map(str::to_string),
+        };
+        let entry = Draft::transition(now, actor, crate::ledger::subject(term, None), &body);
+        crate::ledger::append(&mut tx, vec![entry]).await?;
         tx.commit().await.map_err(db)?;
         Ok(result)
     }

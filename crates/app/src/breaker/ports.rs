@@ -6,6 +6,7 @@
 use super::{Breaker, BreakerConfig};
 use async_trait::async_trait;
 use eportal_core::jobs::Envelope;
+use eportal_core::ledger::{Entry as LedgerEntry, HeadSignature};
 use eportal_core::model::{
     Allocation, Course, CourseRecord, CourseTerm, Department, Faculty, Institution, Programme,
     Registration, SemesterResult, Staff, Student, UserAccount,
@@ -16,8 +17,8 @@ use eportal_core::{CourseCode, GradingPolicy, MatricNo, Role};
 use eportal_ports::error::PortResult;
 use eportal_ports::store::CourseResultState;
 use eportal_ports::{
-    ApplyOutcome, Cache, Delivery, Directory, JobQueue, NewSheet, QueueStats, RecordStore, Results,
-    SheetOutcome, SheetReport, SheetStatus, SheetSummary, Sheets, Users, Workflow,
+    ApplyOutcome, Cache, Delivery, Directory, JobQueue, Ledger, NewSheet, QueueStats, RecordStore,
+    Results, SheetOutcome, SheetReport, SheetStatus, SheetSummary, Sheets, Users, Workflow,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,6 +159,14 @@ guard!(dyn RecordStore: Workflow {
     fn course_result(&self, term: &CourseTerm) -> CourseResultState;
     fn transition(&self, term: &CourseTerm, from: WorkflowState, to: WorkflowState, actor: &str, reason: Option<&str>) -> CourseResultState;
     fn course_results_in(&self, state: WorkflowState) -> Vec<CourseResultState>;
+});
+
+guard!(dyn RecordStore: Ledger {
+    fn ledger_entries(&self, after: i64, limit: u32) -> Vec<LedgerEntry>;
+    fn ledger_head(&self) -> Option<(i64, String)>;
+    fn ledger_signatures(&self) -> Vec<HeadSignature>;
+    fn last_ledger_signature(&self) -> Option<HeadSignature>;
+    fn add_ledger_signature(&self, signature: &HeadSignature) -> bool;
 });
 
 guard!(dyn RecordStore: RecordStore {

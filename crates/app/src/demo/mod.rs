@@ -230,7 +230,15 @@ async fn build(
         records: steps,
         unit: "steps",
     });
+    // A fresh demo verifies fully signed: sign the head its build left.
+    let signed = services
+        .sign_ledger_head()
+        .await
+        .context("signing the ledger's head")?;
     report::print_phases(&phases, started.elapsed());
+    if let Some(s) = signed {
+        println!("ledger: {} entries, head signed", s.seq);
+    }
     println!(
         "score sheets: {} uploaded ({} KiB), {} rows: {} accepted, {} refused with a row-level reason ({} mistakes were planted on purpose)",
         sheets.len(),

@@ -9,6 +9,7 @@ pub mod forced_password;
 pub mod hash_pool;
 pub mod import;
 pub mod isolate;
+pub mod ledger;
 pub mod links;
 pub mod people;
 pub mod registry;
@@ -80,6 +81,8 @@ pub struct ServicesInner {
     pub results_reads: Arc<results_cache::ResultsReads>,
     /// Results links: their key, and the messages waiting to be sent.
     pub links: Arc<links::Links>,
+    /// The key that signs the ledger's head (from `ledger.key_file`, never the database).
+    pub ledger_key: Arc<eportal_core::ledger::LedgerKey>,
 }
 
 /// Who is asking: the signed-in account and its roles.
@@ -163,6 +166,7 @@ impl Services {
         policy: GradingPolicy,
         metrics: Arc<Metrics>,
         token_key: Vec<u8>,
+        ledger_key: eportal_core::ledger::LedgerKey,
     ) -> Self {
         let auth = Arc::new(auth::AuthService::new(&config.auth, token_key));
         let links = Arc::new(links::Links::new(&auth, &config));
@@ -176,6 +180,7 @@ impl Services {
             startup: Arc::new(crate::app::Startup::default()),
             results_reads: Arc::new(results_cache::ResultsReads::default()),
             links,
+            ledger_key: Arc::new(ledger_key),
         }))
     }
 }

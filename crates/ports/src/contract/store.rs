@@ -4,6 +4,7 @@
 //! async fn fresh() -> std::sync::Arc<dyn eportal_ports::RecordStore> { /* new, empty, migrated */ }
 //! eportal_ports::store_contract!(fresh);
 //! eportal_ports::outbox_contract!(fresh); // only stores with a relayed outbox (PostgreSQL)
+//! eportal_ports::ledger_tamper_contract!(fresh_with_sql); // tampering, with the engine's SQL
 //! ```
 //!
 //! Each case gets its own fresh store and seeds what it needs through the port itself
@@ -11,6 +12,7 @@
 
 pub mod directory;
 pub mod fixture;
+pub mod ledger;
 pub mod modes;
 pub mod outbox;
 pub mod results;
@@ -53,6 +55,10 @@ macro_rules! store_contract {
             results::semester_results_follow_the_core,
             results::workflow_moves_with_a_fresh_from_state,
             results::workflow_race_has_one_winner,
+            ledger::changes_are_appended_in_order,
+            ledger::signatures_are_stored_once_per_head,
+            ledger::an_untouched_ledger_verifies,
+            ledger::concurrent_changes_make_one_chain,
         );
     };
     (@cases $fresh:path; $($module:ident :: $case:ident),* $(,)?) => {
@@ -60,6 +66,31 @@ macro_rules! store_contract {
             #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 $crate::contract::store::$module::$case($fresh().await).await;
+            }
+        )*
+    };
+}
+
+/// One `#[tokio::test]` per ledger tampering case. `$fresh` is an
+/// `async fn() -> (Arc<dyn RecordStore>, contract::store::ledger::Sql)`: a fresh store and a
+/// runner of SQL statements on its database.
+#[macro_export]
+macro_rules! ledger_tamper_contract {
+    ($fresh:path) => {
+        $crate::ledger_tamper_contract!(@cases $fresh;
+            an_altered_row_is_named,
+            a_deleted_row_is_named,
+            a_deleted_head_is_named,
+            swapped_rows_are_named,
+            a_rewritten_chain_fails_the_signature_check,
+        );
+    };
+    (@cases $fresh:path; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, sql) = $fresh().await;
+                $crate::contract::store::ledger::$case(store, sql).await;
             }
         )*
     };

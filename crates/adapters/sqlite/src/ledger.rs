@@ -1,0 +1,195 @@
+//! The ledger in SQLite: entries appended inside the caller's write transaction (SQLite has
+//! one writer, and `BEGIN IMMEDIATE` takes its lock up front, so the head read here cannot
+//! move before the commit), in one statement over a JSON array; and the [`Ledger`] port's
+//! reads and signatures. It must never append outside the transaction of the change it
+//! records, and never rewrite an entry.
+
+use crate::error::db;
+use crate::rows::{get, json_list};
+use crate::SqliteStore;
+use async_trait::async_trait;
+use eportal_core::ledger::{
+    chain, Draft, Entry, HeadSignature, ScoreBody, ScoreRemovedBody, Subject,
+};
+use eportal_core::model::CourseTerm;
+use eportal_ports::error::PortResult;
+use eportal_ports::Ledger;
+use serde_json::json;
+use sqlx::sqlite::SqliteRow;
+use sqlx::SqliteConnection;
+
+/// A student's current score as a sheet left it: set to new values, or removed.
+pub(crate) struct ScoreChange {
+    pub matric: String,
+    /// `None`: the student was left off the sheet and lost their current score.
+    pub set: Option<ScoreBody>,
+}
+
+pub(crate) fn subject(term: &CourseTerm, matric: Option<&str>) -> Subject {
+    Subject {
+        course_code: term.course_code.as_str().to_string(),
+        session: i64::from(term.session.start_year()),
+        semester: i64::from(term.semester.number()),
+        matric_no: matric.map(str::to_string),
+    }
+}
+
+/// Appends one entry per changed score of a sheet, by matric number; the actor is the
+/// sheet's uploader.
+pub(crate) async fn append_scores(
+    conn: &mut SqliteConnection,
+    term: &CourseTerm,
+    sheet_id: i64,
+    mut changes: Vec<ScoreChange>,
+    now: i64,
+) -> PortResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let actor: String = sqlx::query_scalar("SELECT uploaded_by FROM sheets WHERE id = ?1")
+        .bind(sheet_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
+    changes.sort_by(|a, b| a.matric.cmp(&b.matric));
+    let drafts = changes
+        .into_iter()
+        .map(|c| {
+            let s = subject(term, Some(&c.matric));
+            match c.set {
+                Some(body) => Draft::score(now, &actor, s, &body),
+                None => Draft::score_removed(now, &actor, s, &ScoreRemovedBody { sheet_id }),
+            }
+        })
+        .collect();
+    append(conn, drafts).await
+}
+
+/// Chains `drafts` after the current head and inserts them, in the caller's transaction.
+pub(crate) async fn append(conn: &mut SqliteConnection, drafts: Vec<Draft>) -> PortResult<()> {
+    if drafts.is_empty() {
+        return Ok(());
+    }
+    let head: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+    let entries = chain(head.as_ref().map(|(s, h)| (*s, h.as_str())), drafts);
+    let rows: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            let s = &e.subject;
+            json!([
+                e.seq,
+                e.at_ms,
+                e.actor,
+                e.kind,
+                s.course_code,
+                s.session,
+                s.semester,
+                s.matric_no,
+                e.body,
+                e.prev_hash,
+                e.hash
+            ])
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO ledger (seq, at_ms, actor, kind, course_code, session, semester, \
+         matric_no, body, prev_hash, hash) \
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
+         value->>7, value->>8, value->>9, value->>10 FROM json_each(?1)",
+    )
+    .bind(json_list(&rows))
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+fn entry_of(r: &SqliteRow) -> PortResult<Entry> {
+    Ok(Entry {
+        seq: get(r, "seq")?,
+        at_ms: get(r, "at_ms")?,
+        actor: get(r, "actor")?,
+        kind: get(r, "kind")?,
+        subject: Subject {
+            course_code: get(r, "course_code")?,
+            session: get(r, "session")?,
+            semester: get(r, "semester")?,
+            matric_no: get(r, "matric_no")?,
+        },
+        body: get(r, "body")?,
+        prev_hash: get(r, "prev_hash")?,
+        hash: get(r, "hash")?,
+    })
+}
+
+fn signature_of(r: &SqliteRow) -> PortResult<HeadSignature> {
+    Ok(HeadSignature {
+        seq: get(r, "seq")?,
+        hash: get(r, "hash")?,
+        signature: get(r, "signature")?,
+        key_id: get(r, "key_id")?,
+        signed_at_ms: get(r, "signed_at_ms")?,
+    })
+}
+
+const SIGNATURE_COLUMNS: &str = "seq, hash, signature, key_id, signed_at_ms";
+
+#[async_trait]
+impl Ledger for SqliteStore {
+    async fn ledger_entries(&self, after: i64, limit: u32) -> PortResult<Vec<Entry>> {
+        let rows = sqlx::query(
+            "SELECT seq, at_ms, actor, kind, course_code, session, semester, matric_no, body, \
+             prev_hash, hash FROM ledger WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        rows.iter().map(entry_of).collect()
+    }
+
+    async fn ledger_head(&self) -> PortResult<Option<(i64, String)>> {
+        sqlx::query_as("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)
+    }
+
+    async fn ledger_signatures(&self) -> PortResult<Vec<HeadSignature>> {
+        let sql = format!("SELECT {SIGNATURE_COLUMNS} FROM ledger_signatures ORDER BY seq");
+        let rows = sqlx::query(&sql).fetch_all(&self.read).await.map_err(db)?;
+        rows.iter().map(signature_of).collect()
+    }
+
+    async fn last_ledger_signature(&self) -> PortResult<Option<HeadSignature>> {
+        let sql =
+            format!("SELECT {SIGNATURE_COLUMNS} FROM ledger_signatures ORDER BY seq DESC LIMIT 1");
+        let row = sqlx::query(&sql)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(signature_of).transpose()
+    }
+
+    async fn add_ledger_signature(&self, s: &HeadSignature) -> PortResult<bool> {
+        let sql = format!(
+            "INSERT INTO ledger_signatures ({SIGNATURE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (seq) DO NOTHING"
+        );
+        let done = sqlx::query(&sql)
+            .bind(s.seq)
+            .bind(&s.hash)
+            .bind(&s.signature)
+            .bind(&s.key_id)
+            .bind(s.signed_at_ms)
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
