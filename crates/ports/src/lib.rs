@@ -4,7 +4,7 @@
 //!
 //! | port | embedded adapter | distributed adapter |
 //! |---|---|---|
-//! | [`RecordStore`] | SQLite | PostgreSQL |
+//! | [`RecordStore`] (with [`Documents`]) | SQLite | PostgreSQL |
 //! | [`JobQueue`] | queue table in the SQLite file | RabbitMQ quorum queues |
 //! | [`Cache`] | in-process (moka) | Redis |
 //! | [`BlobStore`] | local directory | (same) |
@@ -13,6 +13,7 @@
 
 pub mod blob;
 pub mod cache;
+pub mod documents;
 pub mod error;
 pub mod notify;
 pub mod queue;
@@ -24,6 +25,7 @@ pub mod contract;
 
 pub use blob::BlobStore;
 pub use cache::Cache;
+pub use documents::{DocumentKind, Documents, IssuedDocument, Revocation};
 pub use error::PortError;
 pub use notify::{Notice, Notifier};
 pub use queue::{Delivery, JobQueue, QueueStats};

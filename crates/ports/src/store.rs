@@ -303,7 +303,9 @@ pub trait Workflow: Send + Sync {
 
 /// The whole system of record.
 #[async_trait]
-pub trait RecordStore: Directory + Users + Sheets + Results + Workflow + Send + Sync {
+pub trait RecordStore:
+    Directory + Users + Sheets + Results + Workflow + crate::Documents + Send + Sync
+{
     /// Whether the engine answers (for `/readyz`).
     async fn ping(&self) -> PortResult<()>;
 }

@@ -13,6 +13,7 @@ use eportal_core::model::{
 use eportal_core::sheet::Roster;
 use eportal_core::workflow::WorkflowState;
 use eportal_core::{CourseCode, GradingPolicy, MatricNo, Role};
+use eportal_ports::documents::{Documents, IssuedDocument, Revocation};
 use eportal_ports::error::PortResult;
 use eportal_ports::store::CourseResultState;
 use eportal_ports::{
@@ -157,6 +158,12 @@ guard!(dyn RecordStore: Workflow {
     fn course_result(&self, term: &CourseTerm) -> CourseResultState;
     fn transition(&self, term: &CourseTerm, from: WorkflowState, to: WorkflowState, actor: &str, reason: Option<&str>) -> CourseResultState;
     fn course_results_in(&self, state: WorkflowState) -> Vec<CourseResultState>;
+});
+
+guard!(dyn RecordStore: Documents {
+    fn record_document(&self, doc: &IssuedDocument) -> ();
+    fn document(&self, code: &str) -> Option<IssuedDocument>;
+    fn revoke_document(&self, code: &str, revocation: &Revocation) -> IssuedDocument;
 });
 
 guard!(dyn RecordStore: RecordStore {

@@ -3,6 +3,7 @@
 //! name an engine, only the ports in [`Ports`].
 
 pub mod auth;
+pub mod documents;
 pub mod duties;
 mod faults;
 pub mod forced_password;
@@ -80,6 +81,8 @@ pub struct ServicesInner {
     pub results_reads: Arc<results_cache::ResultsReads>,
     /// Results links: their key, and the messages waiting to be sent.
     pub links: Arc<links::Links>,
+    /// The slots in which transcripts and result slips are laid out.
+    pub renders: Arc<documents::Renders>,
 }
 
 /// Who is asking: the signed-in account and its roles.
@@ -176,6 +179,7 @@ impl Services {
             startup: Arc::new(crate::app::Startup::default()),
             results_reads: Arc::new(results_cache::ResultsReads::default()),
             links,
+            renders: Arc::new(documents::Renders::default()),
         }))
     }
 }

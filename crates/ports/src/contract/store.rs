@@ -10,6 +10,7 @@
 //! ([`fixture::seed`]); cases must never assume anything about how an engine stores rows.
 
 pub mod directory;
+pub mod documents;
 pub mod fixture;
 pub mod outbox;
 pub mod results;
@@ -49,6 +50,9 @@ macro_rules! store_contract {
             results::semester_results_follow_the_core,
             results::workflow_moves_with_a_fresh_from_state,
             results::workflow_race_has_one_winner,
+            documents::documents_round_trip_by_code,
+            documents::documents_of_unknown_students_are_invalid,
+            documents::revocation_is_kept_once,
         );
     };
     (@cases $fresh:path; $($module:ident :: $case:ident),* $(,)?) => {
