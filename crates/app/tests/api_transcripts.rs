@@ -5,11 +5,13 @@
 //! (superseded), and says so when the registry revokes it; an unknown code is a 404; a
 //! student cannot have another's transcript. A Windows-1252 name survives into the PDF.
 
+mod browser;
 mod common;
 
+use browser::Browser;
 use common::courses::{moves_to, publish, upload_processed};
 use common::university::{ADMIN, CSC201, DEAN, LECTURER, MTH201, MTH_HOD, SENATE, STUDENTS};
-use common::{json, path_matric, spawn_app, TestApp};
+use common::{json, path_matric, spawn_app, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -333,4 +335,101 @@ async fn a_student_without_published_results_has_no_transcript_yet() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
+}
+
+/// The `href` of the first link whose tag contains `marker`.
+fn href(html: &str, marker: &str) -> String {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in:\n{html}"));
+    let tag_start = html[..at].rfind('<').unwrap();
+    let tag = &html[tag_start..];
+    let h = tag.find("href=\"").unwrap() + 6;
+    tag[h..h + tag[h..].find('"').unwrap()].replace("&#x2f;", "/")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_offer_the_documents_and_the_registry_revokes_on_the_verify_page() {
+    let app = spawn_app().await;
+    publish(&app, CSC201.0).await;
+
+    // The student's results page links the transcript and each semester's slip.
+    let mut student = Browser::new(&app.base);
+    student.sign_in(STUDENTS[0], PASSWORD).await;
+    let results = student.get("/results").await;
+    assert_eq!(results.status, StatusCode::OK);
+    let transcript = href(&results.body, "id=\"transcript-pdf\"");
+    assert_eq!(transcript, "/students/SCI%2F2021%2F0001/transcript.pdf");
+    let pdf = student.get(&transcript).await;
+    assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.body);
+    assert_eq!(pdf.header("content-type"), "application/pdf");
+    assert_eq!(
+        pdf.header("content-disposition"),
+        "attachment; filename=\"transcript-SCI-2021-0001.pdf\""
+    );
+    let code = pdf.header("x-eportal-document-code").to_string();
+    let slip = student
+        .get(&href(&results.body, "class=\"slip-pdf\""))
+        .await;
+    assert_eq!(slip.status, StatusCode::OK, "{}", slip.body);
+    assert_eq!(slip.header("content-type"), "application/pdf");
+    // Not another student's.
+    let mut other = Browser::new(&app.base);
+    other.sign_in(STUDENTS[1], PASSWORD).await;
+    assert_eq!(other.get(&transcript).await.status, StatusCode::FORBIDDEN);
+
+    // Anyone checks it; the form to revoke is the registry administrator's alone.
+    let mut public = Browser::new(&app.base);
+    let page = public
+        .get(&format!("/verify?code={}", code.to_lowercase()))
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let page = public.get(page.location().unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("data-status=\"genuine\""),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Revoke this document"));
+
+    // The registry finds the student, issues their transcript, and revokes a document.
+    let mut registry = Browser::new(&app.base);
+    registry.sign_in(ADMIN, PASSWORD).await;
+    let view = registry
+        .get(&format!(
+            "/registry/students?matric={}",
+            path_matric(STUDENTS[0])
+        ))
+        .await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.body);
+    let issued = registry
+        .get(&href(&view.body, "id=\"transcript-pdf\""))
+        .await;
+    assert_eq!(issued.status, StatusCode::OK);
+    let verify = format!("/verify/{}", grouped(&code));
+    let page = registry.get(&verify).await;
+    assert!(page.body.contains("Revoke this document"), "{}", page.body);
+    let csrf = page.csrf();
+    let done = registry
+        .post(
+            &format!("{verify}/revoke"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("reason", "replaced by a corrected copy"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = public.get(&verify).await;
+    assert!(
+        page.body.contains("data-status=\"revoked\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("by admin: replaced by a corrected copy"),
+        "{}",
+        page.body
+    );
 }
