@@ -9,7 +9,10 @@
 //! number, and STUDENTS[2] as the account the registry acts on (no column signs in as them
 //! after the anonymous one). `{token}` is a results link of STUDENTS[0]'s, made afresh for
 //! each cell: it opens that student's results whoever holds it, signed in or not (its own
-//! refusals — altered, expired, revoked — are `api_result_links`'s).
+//! refusals — altered, expired, revoked — are `api_result_links`'s). `{code}` is a
+//! verification code no document has; STUDENTS[0] has no published result, so a transcript
+//! of theirs is refused as not possible yet (409) and a result slip is not found (404) for
+//! everyone who may read their results (`api_transcripts` issues real ones).
 //!
 //! Columns: `anon` nobody signed in; `own` STUDENTS[0] (the student the paths name); `oth`
 //! STUDENTS[1]; `lect` LECTURER (allocated to CSC 201); `olec` OTHER_LECTURER; `hod` the CSC
@@ -76,6 +79,10 @@ POST   /api/v1/users/{username}/password                               U    R   
 GET    /api/v1/students                                                U    R   R   R    R    R   R    R    R   A   A
 GET    /api/v1/students/{matric_no}/results                            U    A   R   R    R    A   R    A    R   A   A
 GET    /api/v1/r/{token}                                               A    A   A   A    A    A   A    A    A   A   A
+GET    /api/v1/students/{matric_no}/transcript.pdf                     U    C   R   R    R    C   R    C    R   C   C
+GET    /api/v1/students/{matric_no}/results/{session}/{semester}/slip.pdf U  N   R   R    R    N   R    N    R   N   N
+GET    /api/v1/verify/{code}                                           N    N   N   N    N    N   N    N    N   N   N
+POST   /api/v1/documents/{code}/revoke                                 U    R   R   R    R    R   R    R    R   R   V
 POST   /api/v1/score-sheets                                            U    R   R   C    R    R   R    R    R   R   C
 GET    /api/v1/score-sheets/{id}                                       U    N   N   A    N    A   N    A    N   A   A
 POST   /api/v1/score-sheets/{id}/confirm                               U    N   N   C    N    R   N    R    N   R   C
@@ -111,6 +118,11 @@ GET    /account/password                                   L    A   A   A    A  
 POST   /account/password                                   L    V   V   V    V    V   V    V    V   V   V
 GET    /results                                            L    A   A   R    R    R   R    R    R   R   R
 GET    /r/{token}                                          A    A   A   A    A    A   A    A    A   A   A
+GET    /students/{matric_no}/transcript.pdf                L    C   R   R    R    C   R    C    R   C   C
+GET    /students/{matric_no}/results/{session}/{semester}/slip.pdf L N R R  R    N   R    N    R   N   N
+GET    /verify                                             A    A   A   A    A    A   A    A    A   A   A
+GET    /verify/{code}                                      N    N   N   N    N    N   N    N    N   N   N
+POST   /verify/{code}/revoke                               L    R   R   R    R    R   R    R    R   R   N
 GET    /favicon.ico                                        A    A   A   A    A    A   A    A    A   A   A
 GET    /assets/{file}                                      A    A   A   A    A    A   A    A    A   A   A
 POST   /logout                                             A    A   A   A    A    A   A    A    A   A   A
@@ -134,6 +146,7 @@ GET    /registry/users                                     L    R   R   R    R  
 POST   /registry/users/password                            L    R   R   R    R    R   R    R    R   R   A
 GET    /registry/sheets                                    L    R   R   R    R    R   R    R    R   A   A
 GET    /registry/dead-letters                              L    R   R   R    R    R   R    R    R   A   A
+GET    /registry/students                                  L    R   R   R    R    R   R    R    R   R   A
 ";
 
 struct Row {
@@ -195,6 +208,8 @@ impl Subjects {
             .replace("{matric_no}", &path_matric(STUDENTS[0]))
             .replace("{username}", &path_matric(STUDENTS[2]))
             .replace("{file}", self.css.trim_start_matches("/assets/"))
+            // No document has this code: verifying it is a 404 for everyone.
+            .replace("{code}", "7K2D-9QXM-4T1V-BC3N")
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! | port | embedded adapter | distributed adapter |
 //! |---|---|---|
-//! | [`RecordStore`] | SQLite | PostgreSQL |
+//! | [`RecordStore`] (with [`Documents`]) | SQLite | PostgreSQL |
 //! | [`JobQueue`] | queue table in the SQLite file | RabbitMQ quorum queues |
 //! | [`Cache`] | in-process (moka) | Redis |
 //! | [`BlobStore`] | local directory | (same) |
@@ -14,6 +14,7 @@
 pub mod blob;
 pub mod cache;
 pub mod changes;
+pub mod documents;
 pub mod error;
 pub mod ledger;
 pub mod notify;
@@ -26,6 +27,7 @@ pub mod contract;
 
 pub use blob::BlobStore;
 pub use cache::Cache;
+pub use documents::{DocumentKind, Documents, IssuedDocument, Revocation};
 pub use error::PortError;
 pub use ledger::Ledger;
 pub use notify::{Notice, Notifier};

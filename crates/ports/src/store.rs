@@ -377,7 +377,7 @@ pub trait Workflow: Send + Sync {
 /// The whole system of record.
 #[async_trait]
 pub trait RecordStore:
-    Directory + Users + Sheets + Results + Workflow + crate::Ledger + Send + Sync
+    Directory + Users + Sheets + Results + Workflow + crate::Ledger + crate::Documents + Send + Sync
 {
     /// Whether the engine answers (for `/readyz`).
     async fn ping(&self) -> PortResult<()>;

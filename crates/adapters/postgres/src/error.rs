@@ -45,6 +45,7 @@ fn missing_reference(constraint: &str, raw: &str) -> String {
         "semester_results_student_fk" => "a result refers to a student who does not exist",
         "sheets_course_fk" => "a sheet refers to a course that does not exist",
         "course_results_course_fk" => "a course result refers to a course that does not exist",
+        "documents_student_fk" => "a document refers to a student who does not exist",
         _ => return format!("reference to something that does not exist: {raw}"),
     };
     what.to_string()

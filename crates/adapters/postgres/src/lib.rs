@@ -9,6 +9,7 @@
 mod apply;
 mod convert;
 mod directory;
+mod documents;
 mod error;
 mod import;
 mod ledger;

@@ -10,6 +10,7 @@
 
 mod apply;
 mod directory;
+mod documents;
 mod error;
 mod import;
 mod ledger;

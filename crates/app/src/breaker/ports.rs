@@ -14,6 +14,7 @@ use eportal_core::model::{
 use eportal_core::sheet::Roster;
 use eportal_core::workflow::WorkflowState;
 use eportal_core::{CourseCode, GradingPolicy, MatricNo, Role};
+use eportal_ports::documents::{Documents, IssuedDocument, Revocation};
 use eportal_ports::error::PortResult;
 use eportal_ports::store::CourseResultState;
 use eportal_ports::{
@@ -167,6 +168,12 @@ guard!(dyn RecordStore: Ledger {
     fn ledger_signatures(&self) -> Vec<HeadSignature>;
     fn last_ledger_signature(&self) -> Option<HeadSignature>;
     fn add_ledger_signature(&self, signature: &HeadSignature) -> bool;
+});
+
+guard!(dyn RecordStore: Documents {
+    fn record_document(&self, doc: &IssuedDocument) -> ();
+    fn document(&self, code: &str) -> Option<IssuedDocument>;
+    fn revoke_document(&self, code: &str, revocation: &Revocation) -> IssuedDocument;
 });
 
 guard!(dyn RecordStore: RecordStore {

@@ -12,6 +12,7 @@ mod admission;
 mod auth;
 mod body;
 mod courses;
+pub mod documents;
 pub mod error;
 pub mod extract;
 mod fast;
@@ -104,6 +105,7 @@ fn api_v1(limits: &Limits) -> RouteTable {
     let t = RouteTable::new();
     let t = auth::routes(t);
     let t = students::routes(t);
+    let t = documents::routes(t);
     let t = sheets::routes(t, limits);
     let t = review::routes(t);
     let t = registry::routes(t);

@@ -24,7 +24,7 @@ async fn by_link(State(services): State<Services>, Path(token): Path<String>) ->
     match services.results_by_link(&token).await {
         Ok((r, stale)) => render(
             StatusCode::OK,
-            &page(Layout::anonymous("Your results"), r, stale),
+            &page(Layout::anonymous("Your results"), r, stale, false),
         ),
         Err(LinkRefusal::Service(e)) => PageError::from(e).into_response(),
         Err(r) => {

@@ -12,6 +12,7 @@ mod account;
 mod assets;
 mod courses;
 pub mod csrf;
+mod documents;
 pub mod errors;
 mod headers;
 mod links;
@@ -23,7 +24,7 @@ mod review;
 pub mod session;
 mod sheets;
 mod view;
-mod words;
+pub(crate) mod words;
 
 use crate::services::{Principal, Services};
 use axum::extract::DefaultBodyLimit;
@@ -92,6 +93,7 @@ pub fn routes(services: Services) -> Router<Services> {
     let t = account::routes(t);
     let t = results::routes(t);
     let t = links::routes(t);
+    let t = documents::routes(t);
     let t = registry::routes(t, &services.config.limits);
     let t = review::routes(t);
     let t = courses::routes(t);
@@ -115,6 +117,14 @@ pub const PAGE_ROUTES: &[(&str, &str)] = &[
     ("POST", "/account/password"),
     ("GET", "/results"),
     ("GET", "/r/{token}"),
+    ("GET", "/students/{matric_no}/transcript.pdf"),
+    (
+        "GET",
+        "/students/{matric_no}/results/{session}/{semester}/slip.pdf",
+    ),
+    ("GET", "/verify"),
+    ("GET", "/verify/{code}"),
+    ("POST", "/verify/{code}/revoke"),
     ("GET", "/courses"),
     ("GET", "/courses/{course}/{session}/{semester}"),
     ("GET", "/courses/{course}/{session}/{semester}/template.csv"),
@@ -138,6 +148,7 @@ pub const PAGE_ROUTES: &[(&str, &str)] = &[
     ("POST", "/registry/users/password"),
     ("GET", "/registry/sheets"),
     ("GET", "/registry/dead-letters"),
+    ("GET", "/registry/students"),
     ("GET", "/favicon.ico"),
     ("GET", "/assets/{file}"),
 ];

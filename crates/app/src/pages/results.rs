@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use eportal_core::{MatricNo, Role, Semester};
+use eportal_core::{AcademicSession, MatricNo, Role, Semester};
 
 pub(super) fn routes(t: Router<Services>) -> Router<Services> {
     t.route("/results", get(results))
@@ -43,6 +43,8 @@ struct Term {
     cgpa: String,
     /// Why the GPA is withheld (an absence held as incomplete).
     withheld: Option<String>,
+    /// This semester's result slip (PDF), when the page offers downloads.
+    slip_href: Option<String>,
 }
 
 #[derive(Template)]
@@ -61,13 +63,39 @@ struct ResultsPage {
     class_of_degree: Option<String>,
     /// Shown from a kept copy while the records cannot be reached.
     stale: bool,
+    /// The transcript (PDF), when the page offers downloads.
+    transcript_href: Option<String>,
 }
 
-pub(super) fn page(layout: Layout, r: StudentResults, stale: bool) -> impl askama::Template {
-    let terms = r
+/// Where a student's transcript is downloaded from a page.
+pub(super) fn transcript_href(matric: &str) -> String {
+    format!("/students/{}/transcript.pdf", matric.replace('/', "%2F"))
+}
+
+/// Where a student's result slip of one semester is downloaded from a page.
+pub(super) fn slip_href(matric: &str, session: AcademicSession, semester: Semester) -> String {
+    format!(
+        "/students/{}/results/{}-{}/{semester}/slip.pdf",
+        matric.replace('/', "%2F"),
+        session.start_year(),
+        session.start_year() + 1
+    )
+}
+
+/// The results page; `downloads` adds the links to the transcript and result slips (not on
+/// a results link's page, whose holder may not be signed in).
+pub(super) fn page(
+    layout: Layout,
+    r: StudentResults,
+    stale: bool,
+    downloads: bool,
+) -> impl askama::Template {
+    let matric = r.matric_no.to_string();
+    let terms: Vec<Term> = r
         .semesters
         .into_iter()
         .map(|s| Term {
+            slip_href: downloads.then(|| slip_href(&matric, s.session, s.semester)),
             heading: format!(
                 "{} session, {} semester",
                 s.session,
@@ -103,7 +131,8 @@ pub(super) fn page(layout: Layout, r: StudentResults, stale: bool) -> impl askam
         .collect();
     ResultsPage {
         layout,
-        matric: r.matric_no.to_string(),
+        transcript_href: (downloads && !terms.is_empty()).then(|| transcript_href(&matric)),
+        matric,
         name: r.name,
         programme: r.programme,
         level: r.level,
@@ -135,7 +164,7 @@ async fn results(State(services): State<Services>, Signed(s): Signed) -> Respons
     match services.student_results(&s.who, &matric).await {
         Ok((r, stale)) => render(
             StatusCode::OK,
-            &page(Layout::signed(&s, "Your results"), r, stale),
+            &page(Layout::signed(&s, "Your results"), r, stale, true),
         ),
         Err(e) => PageError::from(e).into_response(),
     }

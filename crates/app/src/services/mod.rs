@@ -3,6 +3,7 @@
 //! name an engine, only the ports in [`Ports`].
 
 pub mod auth;
+pub mod documents;
 pub mod duties;
 mod faults;
 pub mod forced_password;
@@ -83,6 +84,8 @@ pub struct ServicesInner {
     pub links: Arc<links::Links>,
     /// The key that signs the ledger's head (from `ledger.key_file`, never the database).
     pub ledger_key: Arc<eportal_core::ledger::LedgerKey>,
+    /// The slots in which transcripts and result slips are laid out.
+    pub renders: Arc<documents::Renders>,
 }
 
 /// Who is asking: the signed-in account and its roles.
@@ -181,6 +184,7 @@ impl Services {
             results_reads: Arc::new(results_cache::ResultsReads::default()),
             links,
             ledger_key: Arc::new(ledger_key),
+            renders: Arc::new(documents::Renders::default()),
         }))
     }
 }

@@ -11,6 +11,7 @@
 //! ([`fixture::seed`]); cases must never assume anything about how an engine stores rows.
 
 pub mod directory;
+pub mod documents;
 pub mod fixture;
 pub mod ledger;
 pub mod modes;
@@ -59,6 +60,9 @@ macro_rules! store_contract {
             ledger::signatures_are_stored_once_per_head,
             ledger::an_untouched_ledger_verifies,
             ledger::concurrent_changes_make_one_chain,
+            documents::documents_round_trip_by_code,
+            documents::documents_of_unknown_students_are_invalid,
+            documents::revocation_is_kept_once,
         );
     };
     (@cases $fresh:path; $($module:ident :: $case:ident),* $(,)?) => {

@@ -9,6 +9,7 @@
 
 mod imports;
 mod sheets;
+mod students;
 mod users;
 
 use super::errors::PageError;
@@ -28,6 +29,7 @@ pub(super) fn routes(t: Router<Services>, limits: &Limits) -> Router<Services> {
     let t = t.route("/registry", get(overview));
     let t = imports::routes(t, limits);
     let t = users::routes(t);
+    let t = students::routes(t);
     sheets::routes(t)
 }
 
