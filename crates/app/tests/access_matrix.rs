@@ -11,8 +11,8 @@
 //! each cell: it opens that student's results whoever holds it, signed in or not (its own
 //! refusals — altered, expired, revoked — are `api_result_links`'s). `{code}` is a
 //! verification code no document has; STUDENTS[0] has no published result, so a transcript
-//! of theirs is refused as not possible yet (409) and a result slip is not found (404) for
-//! everyone who may read their results (`api_transcripts` issues real ones).
+//! or a result slip of theirs is refused as not possible yet (409) for everyone who may read
+//! their results (`api_transcripts` issues real ones).
 //!
 //! Columns: `anon` nobody signed in; `own` STUDENTS[0] (the student the paths name); `oth`
 //! STUDENTS[1]; `lect` LECTURER (allocated to CSC 201); `olec` OTHER_LECTURER; `hod` the CSC
@@ -80,7 +80,7 @@ GET    /api/v1/students                                                U    R   
 GET    /api/v1/students/{matric_no}/results                            U    A   R   R    R    A   R    A    R   A   A
 GET    /api/v1/r/{token}                                               A    A   A   A    A    A   A    A    A   A   A
 GET    /api/v1/students/{matric_no}/transcript.pdf                     U    C   R   R    R    C   R    C    R   C   C
-GET    /api/v1/students/{matric_no}/results/{session}/{semester}/slip.pdf U  N   R   R    R    N   R    N    R   N   N
+GET    /api/v1/students/{matric_no}/results/{session}/{semester}/slip.pdf U  C   R   R    R    C   R    C    R   C   C
 GET    /api/v1/verify/{code}                                           N    N   N   N    N    N   N    N    N   N   N
 POST   /api/v1/documents/{code}/revoke                                 U    R   R   R    R    R   R    R    R   R   V
 POST   /api/v1/score-sheets                                            U    R   R   C    R    R   R    R    R   R   C
@@ -119,7 +119,7 @@ POST   /account/password                                   L    V   V   V    V  
 GET    /results                                            L    A   A   R    R    R   R    R    R   R   R
 GET    /r/{token}                                          A    A   A   A    A    A   A    A    A   A   A
 GET    /students/{matric_no}/transcript.pdf                L    C   R   R    R    C   R    C    R   C   C
-GET    /students/{matric_no}/results/{session}/{semester}/slip.pdf L N R R  R    N   R    N    R   N   N
+GET    /students/{matric_no}/results/{session}/{semester}/slip.pdf L C R R  R    C   R    C    R   C   C
 GET    /verify                                             A    A   A   A    A    A   A    A    A   A   A
 GET    /verify/{code}                                      N    N   N   N    N    N   N    N    N   N   N
 POST   /verify/{code}/revoke                               L    R   R   R    R    R   R    R    R   R   N

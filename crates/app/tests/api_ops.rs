@@ -161,8 +161,14 @@ async fn every_documented_operation_is_served() {
         let res = req.send().await.unwrap();
         let status = res.status();
         let text = res.text().await.unwrap();
+        // A verification code exists only once a document is issued: the example code is
+        // answered by the route's own "no document has this code", not by a missing route.
+        let unknown_code = path.contains("{code}")
+            && status == StatusCode::NOT_FOUND
+            && text.contains("no document has this code");
         assert!(
-            status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+            unknown_code
+                || (status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED),
             "{method} {url} answered {status}: {text}"
         );
         // Every documented answer of an operation is one the document lists.

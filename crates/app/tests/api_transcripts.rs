@@ -241,7 +241,7 @@ async fn a_transcript_reads_back_as_the_api_says_and_verifies_until_superseded()
             Some(&own),
         )
         .await;
-    assert_eq!(none.status(), StatusCode::NOT_FOUND);
+    assert_eq!(none.status(), StatusCode::CONFLICT);
 
     // Not another student's; the registry may issue anyone's.
     let other = app.login(STUDENTS[1]).await;

@@ -160,6 +160,19 @@ async fn a_lecturer_downloads_the_template_uploads_scores_reads_the_errors_and_s
     let history = rows(&b, "#sheets").await;
     assert_eq!(history.len(), 1, "{history:?}");
     assert!(history[0].contains("processed"), "{history:?}");
+    // The sheet's bad rows left registered students unscored: the page lists them, and the
+    // browser will not send the form until the lecturer ticks the box confirming them.
+    let unscored = b.text(&b.find("#unscored").await).await;
+    assert!(unscored.contains("no score and no ABS"), "{unscored}");
+    let submit = b.find("#submit-form button[type=\"submit\"]").await;
+    b.click(&submit).await;
+    assert!(
+        b.current_url().await.ends_with(COURSE),
+        "an unticked confirmation keeps the form on the page"
+    );
+    b.screenshot_page("unscored-to-confirm").await;
+    let tick = b.find("#unscored input[name=\"confirm_unscored\"]").await;
+    b.click(&tick).await;
     b.fill_and_submit("#submit-form", &[]).await;
     b.screenshot_page("submitted").await;
     assert_eq!(

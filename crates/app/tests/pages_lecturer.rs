@@ -384,7 +384,7 @@ async fn unusable_files_are_explained_on_the_course_page() {
     assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.body);
     assert!(
         res.body
-            .contains("the largest score sheet accepted is 4096 bytes"),
+            .contains("larger than the 4 KB accepted for a score sheet"),
         "{}",
         res.body
     );

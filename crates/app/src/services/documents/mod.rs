@@ -125,8 +125,9 @@ impl Services {
             DocumentKind::Slip { session, semester } => {
                 DocumentContent::slip(&institution, &results, session, semester).ok_or_else(
                     || {
-                        ServiceError::NotFound(format!(
-                            "no results of {matric} are published for the {session} session, {semester} semester"
+                        // As for a transcript: the slip exists once that semester is published.
+                        ServiceError::Conflict(format!(
+                            "no results of {matric} are published for the {session} session, {semester} semester yet, so there is no result slip to issue"
                         ))
                     },
                 )?

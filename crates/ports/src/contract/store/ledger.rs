@@ -40,7 +40,8 @@ async fn history(store: &dyn RecordStore) -> Uni {
         &[(0, 30, 40), (1, 10, 20), (2, 20, 30)],
     )
     .await;
-    upload(
+    // Its lecturer confirms the removal: a held sheet is not in the ledger until applied.
+    upload_confirmed(
         store,
         &uni,
         &uni.csc101,
