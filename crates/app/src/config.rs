@@ -5,6 +5,7 @@
 
 use crate::config_names::{self, KnownKeys};
 use anyhow::{bail, Context};
+use eportal_core::amendment::ApprovalChain;
 use eportal_core::jobs::RetryPolicy;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -189,10 +190,29 @@ pub enum SelfApproval {
     Refuse,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct WorkflowConfig {
     pub self_approval: SelfApproval,
+    /// Who approves an amendment of a published result, in order: reviewers separated by
+    /// commas, any of `hod,dean,senate` in that order (the full chain by default).
+    pub amendment_approvals: String,
+}
+
+impl Default for WorkflowConfig {
+    fn default() -> Self {
+        WorkflowConfig {
+            self_approval: SelfApproval::default(),
+            amendment_approvals: ApprovalChain::full().to_string(),
+        }
+    }
+}
+
+impl WorkflowConfig {
+    /// The amendment approval chain (validated at start-up, so it parses).
+    pub fn amendment_chain(&self) -> ApprovalChain {
+        ApprovalChain::parse(&self.amendment_approvals).unwrap_or_else(|_| ApprovalChain::full())
+    }
 }
 
 /// Results links (`/r/{token}`): a personal, expiring link to a student's results, sent
@@ -486,6 +506,12 @@ impl Config {
         }
         if l.max_in_flight == 0 {
             bail!("EPORTAL_LIMITS__MAX_IN_FLIGHT must be more than 0");
+        }
+        if let Err(e) = ApprovalChain::parse(&self.workflow.amendment_approvals) {
+            bail!(
+                "EPORTAL_WORKFLOW__AMENDMENT_APPROVALS is '{}': {e} (for example 'hod,dean,senate', the default, or 'senate')",
+                self.workflow.amendment_approvals
+            );
         }
         if self.pages.session_idle_secs == 0 || self.pages.session_absolute_secs == 0 {
             bail!(

@@ -10,7 +10,9 @@
 //! after the anonymous one). `{token}` is a results link of STUDENTS[0]'s, made afresh for
 //! each cell: it opens that student's results whoever holds it, signed in or not (its own
 //! refusals — altered, expired, revoked — are `api_result_links`'s). `{code}` is a
-//! verification code no document has; STUDENTS[0] has no published result, so a transcript
+//! verification code no document has, and `{id}` (the sheet's id) names no amendment, so
+//! reading or deciding one is a 404 (an undecodable decision is refused first, as 422);
+//! STUDENTS[0] has no published result, so a transcript
 //! or a result slip of theirs is refused as not possible yet (409) for everyone who may read
 //! their results (`api_transcripts` issues real ones).
 //!
@@ -98,6 +100,11 @@ POST   /api/v1/course-results/{course}/{session}/{semester}/submit     U    R   
 POST   /api/v1/course-results/{course}/{session}/{semester}/approve    U    R   R   R    R    A   R    R    R   R   R
 POST   /api/v1/course-results/{course}/{session}/{semester}/return     U    R   R   R    R    V   R    R    R   R   R
 POST   /api/v1/course-results/{course}/{session}/{semester}/publish    U    R   R   C    R    C   R    C    R   C   C
+POST   /api/v1/course-results/{course}/{session}/{semester}/amendments U    R   R   V    R    R   R    R    R   R   V
+GET    /api/v1/course-results/{course}/{session}/{semester}/amendments U    R   R   A    R    A   R    A    R   A   A
+GET    /api/v1/amendments                                              U    A   A   A    A    A   A    A    A   A   A
+GET    /api/v1/amendments/{id}                                         U    N   N   N    N    N   N    N    N   N   N
+POST   /api/v1/amendments/{id}/decision                                U    V   V   V    V    V   V    V    V   V   V
 GET    /healthz                                                        A    A   A   A    A    A   A    A    A   A   A
 GET    /readyz                                                         A    A   A   A    A    A   A    A    A   A   A
 GET    /metrics                                                        A    A   A   A    A    A   A    A    A   A   A
@@ -134,6 +141,10 @@ POST   /courses/{course}/{session}/{semester}/sheets       L    R   R   C    R  
 POST   /courses/{course}/{session}/{semester}/submit       L    R   R   C    R    C   R    C    R   C   C
 GET    /sheets/{id}                                        L    N   N   A    N    A   N    A    N   A   A
 POST   /sheets/{id}/confirm                                L    N   N   C    N    R   N    R    N   R   C
+POST   /courses/{course}/{session}/{semester}/amendments   L    R   R   V    R    R   R    R    R   R   V
+GET    /amendments                                         L    A   A   A    A    A   A    A    A   A   A
+GET    /amendments/{id}                                    L    N   N   N    N    N   N    N    N   N   N
+POST   /amendments/{id}/decision                           L    N   N   N    N    N   N    N    N   N   N
 GET    /review                                             L    R   R   R    R    A   A    A    A   A   R
 GET    /review/{course}/{session}/{semester}               L    R   R   R    R    A   R    A    R   A   A
 POST   /review/{course}/{session}/{semester}/approve       L    R   R   R    R    A   R    R    R   R   R

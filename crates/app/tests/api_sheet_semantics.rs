@@ -7,33 +7,11 @@ mod browser;
 mod common;
 
 use browser::Browser;
-use common::courses::{course_url, publish_sheet, upload_csv_processed};
+use common::courses::{course_url, csc201_line, publish_sheet, upload_csv_processed};
 use common::university::{CSC201, LECTURER, STUDENTS};
-use common::{json, path_matric, problem, spawn_app, PASSWORD};
+use common::{json, problem, spawn_app, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-/// The CSC 201 line of a student's published results.
-async fn csc201_line(app: &common::TestApp, matric: &str) -> (Value, Value) {
-    let token = app.login(matric).await;
-    let res = app
-        .get(
-            &format!("/api/v1/students/{}/results", path_matric(matric)),
-            Some(&token),
-        )
-        .await;
-    let (status, body) = json(res).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let semester = body["semesters"][0].clone();
-    let line = semester["courses"]
-        .as_array()
-        .expect("courses")
-        .iter()
-        .find(|c| c["code"] == "CSC 201" || c["code"] == "CSC201")
-        .cloned()
-        .unwrap_or_else(|| panic!("CSC 201 is in the results: {body}"));
-    (line, body)
-}
 
 #[tokio::test]
 async fn abs_is_recorded_and_the_graded_total_is_the_one_shown() {

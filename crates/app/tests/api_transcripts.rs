@@ -10,31 +10,11 @@ mod common;
 
 use browser::Browser;
 use common::courses::{moves_to, publish, upload_processed};
+use common::documents::{download, pdf_text};
 use common::university::{ADMIN, CSC201, DEAN, LECTURER, MTH201, MTH_HOD, SENATE, STUDENTS};
 use common::{json, path_matric, spawn_app, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-/// The text of a PDF, laid out as on the page (`pdftotext -layout`).
-fn pdf_text(bytes: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("doc.pdf");
-    std::fs::write(&path, bytes).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .args(["-layout", "-enc", "UTF-8"])
-        .arg(&path)
-        .arg("-")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run pdftotext ({e}): install Debian's poppler-utils with ./scripts/services")
-        });
-    assert!(
-        out.status.success(),
-        "pdftotext failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("pdftotext writes UTF-8")
-}
 
 /// MTH 201 from an uploaded sheet to published (its HOD is the MTH HOD).
 async fn publish_mth201(app: &TestApp) {
@@ -61,24 +41,6 @@ async fn publish_mth201(app: &TestApp) {
     let senate = app.login(SENATE).await;
     moves_to(app, &senate, code, "approve", "senate_approved").await;
     moves_to(app, &senate, code, "publish", "published").await;
-}
-
-/// Downloads a PDF; returns its verification code (as the header gives it) and bytes.
-async fn download(app: &TestApp, path: &str, token: &str) -> (String, Vec<u8>) {
-    let res = app.get(path, Some(token)).await;
-    assert_eq!(res.status(), StatusCode::OK, "{path}");
-    let h = res.headers().clone();
-    assert_eq!(h["content-type"], "application/pdf");
-    assert_eq!(h["cache-control"], "private, no-store");
-    let disposition = h["content-disposition"].to_str().unwrap().to_string();
-    assert!(
-        disposition.starts_with("attachment; filename=\""),
-        "{disposition}"
-    );
-    let code = h["x-eportal-document-code"].to_str().unwrap().to_string();
-    let bytes = res.bytes().await.unwrap().to_vec();
-    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
-    (code, bytes)
 }
 
 fn grouped(code: &str) -> String {

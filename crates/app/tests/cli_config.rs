@@ -43,6 +43,7 @@ fn a_bad_setting_exits_2_and_names_the_setting() {
         ("EPORTAL_WORKER__LEASE_MS", "10"),
         ("EPORTAL_WORKER__SHEET_MEMORY_MB", "16"),
         ("EPORTAL_WORKER__SHEET_WALL_SECS", "0"),
+        ("EPORTAL_WORKFLOW__AMENDMENT_APPROVALS", "senate,hod"),
     ];
     for (setting, value) in cases {
         for command in [
@@ -59,6 +60,14 @@ fn a_bad_setting_exits_2_and_names_the_setting() {
             );
         }
     }
+    // An amendment chain out of order says what the order is.
+    let (_, _, err) = outcome(&run(eportal(tmp.path())
+        .env("EPORTAL_WORKFLOW__AMENDMENT_APPROVALS", "senate,hod")
+        .arg("migrate")));
+    assert!(
+        err.contains("reviewers approve in the order hod, dean, senate"),
+        "{err}"
+    );
     // A value of the wrong type names its key too.
     let (code, _, err) = outcome(&run(eportal(tmp.path())
         .env("EPORTAL_WORKER__CONCURRENCY", "many")

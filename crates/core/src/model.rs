@@ -128,6 +128,16 @@ pub struct CourseRecord {
     pub version: u32,
     pub sheet_id: i64,
     pub state: WorkflowState,
+    /// Set when this score came from an amendment of the published result.
+    #[serde(default)]
+    pub amended: Option<AmendedMark>,
+}
+
+/// The mark on a score that an amendment set: which amendment, and when it was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendedMark {
+    pub amendment_id: i64,
+    pub at_ms: i64,
 }
 
 /// A student's stored semester result: the semester's tally and GPA, and the running CGPA.

@@ -11,6 +11,7 @@
 //! | [`RateLimits`] | in-process (governor) | Redis (one Lua script) |
 //! | [`Notifier`] | a file of messages (`outbox.jsonl`) | SMTP relay |
 
+pub mod amendments;
 pub mod blob;
 pub mod cache;
 pub mod changes;
@@ -25,6 +26,7 @@ pub mod store;
 #[cfg(feature = "contract")]
 pub mod contract;
 
+pub use amendments::{Amendment, Amendments, Approval, NewAmendment, Rejection};
 pub use blob::BlobStore;
 pub use cache::Cache;
 pub use documents::{DocumentKind, Documents, IssuedDocument, Revocation};

@@ -1,5 +1,5 @@
 //! The system of record, split by ability (directory, users, sheets, results, workflow,
-//! ledger);
+//! ledger, documents, amendments);
 //! [`RecordStore`] is all of them together, and is what the application holds.
 //!
 //! Every method that changes several rows does so in one transaction: a caller never sees
@@ -377,7 +377,16 @@ pub trait Workflow: Send + Sync {
 /// The whole system of record.
 #[async_trait]
 pub trait RecordStore:
-    Directory + Users + Sheets + Results + Workflow + crate::Ledger + crate::Documents + Send + Sync
+    Directory
+    + Users
+    + Sheets
+    + Results
+    + Workflow
+    + crate::Ledger
+    + crate::Documents
+    + crate::Amendments
+    + Send
+    + Sync
 {
     /// Whether the engine answers (for `/readyz`).
     async fn ping(&self) -> PortResult<()>;

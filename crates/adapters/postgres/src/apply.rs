@@ -7,7 +7,9 @@
 //! are appended to it); a sheet older than the term's processed replacing one is superseded
 //! without touching any score. A score gets a new version only when its value changed;
 //! versions are unique by constraint. A replacing sheet that would remove scores is held,
-//! unapplied (and unrecorded in the ledger), until the lecturer confirms.
+//! unapplied (and unrecorded in the ledger), until the lecturer confirms; an amendment's
+//! sheet is held until the amendment is approved, and applying it marks the amendment
+//! applied.
 //!
 //! Must never apply anything from a sheet that is already final (a redelivered job), and
 //! never remove a score the lecturer did not confirm removing.
@@ -16,8 +18,11 @@ use crate::convert::kind_name;
 use crate::error::db;
 use crate::results::recompute;
 use crate::PgStore;
+use eportal_core::amendment::AmendmentStatus;
+use eportal_core::model::CourseTerm;
 use eportal_core::sheet::{AcceptedRow, RowError};
 use eportal_core::{GradingPolicy, MatricNo};
+use eportal_ports::amendments::words;
 use eportal_ports::changes::{held_message, ChangeTally};
 use eportal_ports::error::PortResult;
 use eportal_ports::{now_ms, ApplyOutcome, PortError, SheetMode, SheetOutcome};
@@ -70,6 +75,12 @@ pub(crate) async fn apply(
     }
     let mode = SheetMode::parse(&mode)
         .ok_or_else(|| PortError::Invalid(format!("stored sheet mode '{mode}' is not valid")))?;
+    let amendment = crate::amendments::of_sheet(&mut tx, sheet_id).await?;
+    let course_term = CourseTerm {
+        course_code: crate::convert::course_code(&term.code)?,
+        session: crate::convert::session(term.session)?,
+        semester: crate::convert::semester(term.semester)?,
+    };
 
     // A newer sheet of the term already applied: this one replaces nothing, whatever it says.
     let newer: Option<i64> = sqlx::query_scalar(
@@ -108,6 +119,10 @@ pub(crate) async fn apply(
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+            if let Some((id, _)) = amendment {
+                crate::amendments::mark_unusable(&mut tx, id, &course_term, message, now_ms())
+                    .await?;
+            }
             ApplyOutcome::Applied {
                 affected: Vec::new(),
             }
@@ -117,8 +132,15 @@ pub(crate) async fn apply(
                 id: sheet_id,
                 mode,
                 confirmed,
+                amendment,
             };
-            judged(&mut tx, &term, &sheet, accepted, rejected, policy).await?
+            let outcome = judged(&mut tx, &term, &sheet, accepted, rejected, policy).await?;
+            if let (Some((id, AmendmentStatus::Approved)), ApplyOutcome::Applied { .. }) =
+                (amendment, &outcome)
+            {
+                crate::amendments::mark_applied(&mut tx, id, &course_term, now_ms()).await?;
+            }
+            outcome
         }
     };
     tx.commit().await.map_err(db)?;
@@ -131,11 +153,13 @@ struct Term {
     semester: i32,
 }
 
-/// The sheet being applied: its id, mode and whether its removals were confirmed.
+/// The sheet being applied: its id, mode, whether its removals were confirmed, and the
+/// amendment it carries the scores of (with its status), if any.
 struct Judging {
     id: i64,
     mode: SheetMode,
     confirmed: bool,
+    amendment: Option<(i64, AmendmentStatus)>,
 }
 
 /// A score's value, as compared to decide whether it changed.
@@ -210,7 +234,11 @@ async fn judged(
     affected.extend(removed.iter().cloned());
     tally.removed.clone_from(&removed);
     let changes = tally.finish();
-    let held = changes.removed > 0 && !sheet.confirmed;
+    let awaiting = match sheet.amendment {
+        Some((id, AmendmentStatus::Pending)) => Some(id),
+        _ => None,
+    };
+    let held = (changes.removed > 0 && !sheet.confirmed) || awaiting.is_some();
 
     insert_row_errors(conn, sheet_id, rejected).await?;
     if !held {
@@ -232,7 +260,11 @@ async fn judged(
         drop_current(conn, term, &removed).await?;
     }
     let (status, message) = if held {
-        ("held", Some(held_message(&changes)))
+        let message = match awaiting {
+            Some(id) => words::awaiting_approval(id, &changes),
+            None => held_message(&changes),
+        };
+        ("held", Some(message))
     } else {
         ("processed", None)
     };

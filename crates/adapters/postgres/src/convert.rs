@@ -5,7 +5,7 @@
 //! Nothing here talks to the database.
 
 use crate::error::db;
-use eportal_core::model::{CourseRecord, CourseTerm};
+use eportal_core::model::{AmendedMark, CourseRecord, CourseTerm};
 use eportal_core::sheet::{RowError, RowErrorKind};
 use eportal_core::workflow::WorkflowState;
 use eportal_core::{AcademicSession, CourseCode, MatricNo, Role, Score, Semester};
@@ -159,11 +159,13 @@ pub(crate) fn record_select(table: &str) -> String {
     format!(
         "SELECT v.matric_no, v.course_code, c.title AS course_title, c.units, v.session, \
          v.semester, v.ca, v.exam, v.total, v.grade, v.points, v.version, v.sheet_id, \
-         COALESCE(r.state, 'draft') AS state \
+         COALESCE(r.state, 'draft') AS state, a.id AS amendment_id, \
+         a.applied_at_ms AS amended_at_ms \
          FROM {table} v \
          JOIN courses c ON c.code = v.course_code \
          LEFT JOIN course_results r ON r.course_code = v.course_code \
-              AND r.session = v.session AND r.semester = v.semester"
+              AND r.session = v.session AND r.semester = v.semester \
+         LEFT JOIN amendments a ON a.sheet_id = v.sheet_id AND a.status = 'applied'"
     )
 }
 
@@ -183,5 +185,12 @@ pub(crate) fn course_record(row: &PgRow) -> PortResult<CourseRecord> {
         version: small("record version", get(row, "version")?)?,
         sheet_id: get(row, "sheet_id")?,
         state: state(&get::<String>(row, "state")?)?,
+        amended: match (get(row, "amendment_id")?, get(row, "amended_at_ms")?) {
+            (Some(amendment_id), Some(at_ms)) => Some(AmendedMark {
+                amendment_id,
+                at_ms,
+            }),
+            _ => None,
+        },
     })
 }

@@ -6,6 +6,7 @@
 //! by timing. Queries are built at run time (no compile-time checked macros), so building the
 //! crate never needs a database. This module must never hand a password to a log or an error.
 
+mod amendments;
 mod apply;
 mod convert;
 mod directory;

@@ -16,6 +16,51 @@ use eportal_ports::error::PortResult;
 use eportal_ports::{
     now_ms, ApplyOutcome, NewSheet, PortError, SheetOutcome, SheetReport, SheetSummary, Sheets,
 };
+use sqlx::PgConnection;
+
+/// Queues a held sheet again, with a new processing job, in the caller's transaction: it
+/// is judged again from its file and applied, removals (or the amendment's scores) and all.
+/// [`PortError::Conflict`] when the sheet is not held.
+pub(crate) async fn requeue(
+    conn: &mut PgConnection,
+    sheet_id: i64,
+    request_id: Option<&str>,
+) -> PortResult<SheetSummary> {
+    let sql = format!(
+        "UPDATE sheets SET status = 'queued', removals_confirmed = TRUE, message = NULL \
+         WHERE id = $1 AND status = 'held' RETURNING {SHEET_COLUMNS}"
+    );
+    let updated = sqlx::query(&sql)
+        .bind(sheet_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?;
+    let Some(row) = updated else {
+        let found: Option<String> = sqlx::query_scalar("SELECT status FROM sheets WHERE id = $1")
+            .bind(sheet_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+        return Err(match found {
+            None => PortError::NotFound(format!("sheet {sheet_id}")),
+            Some(status) => PortError::Conflict(format!(
+                "sheet {sheet_id} is {status}, not held for confirmation"
+            )),
+        });
+    };
+    // Judged again from the file when its job runs: the row errors are written anew.
+    sqlx::query("DELETE FROM row_errors WHERE sheet_id = $1")
+        .bind(sheet_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    let job = Envelope::new(
+        Job::ProcessSheet { sheet_id },
+        request_id.map(str::to_string),
+    );
+    outbox::enqueue(&mut *conn, &job).await?;
+    convert::sheet_summary(&row)
+}
 
 #[async_trait]
 impl Sheets for PgStore {
@@ -211,41 +256,7 @@ impl Sheets for PgStore {
         request_id: Option<&str>,
     ) -> PortResult<SheetSummary> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let sql = format!(
-            "UPDATE sheets SET status = 'queued', removals_confirmed = TRUE, message = NULL \
-             WHERE id = $1 AND status = 'held' RETURNING {SHEET_COLUMNS}"
-        );
-        let updated = sqlx::query(&sql)
-            .bind(sheet_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        let Some(row) = updated else {
-            let found: Option<String> =
-                sqlx::query_scalar("SELECT status FROM sheets WHERE id = $1")
-                    .bind(sheet_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            return Err(match found {
-                None => PortError::NotFound(format!("sheet {sheet_id}")),
-                Some(status) => PortError::Conflict(format!(
-                    "sheet {sheet_id} is {status}, not held for confirmation"
-                )),
-            });
-        };
-        // Judged again from the file when its job runs: the row errors are written anew.
-        sqlx::query("DELETE FROM row_errors WHERE sheet_id = $1")
-            .bind(sheet_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        let job = Envelope::new(
-            Job::ProcessSheet { sheet_id },
-            request_id.map(str::to_string),
-        );
-        outbox::enqueue(&mut tx, &job).await?;
-        let summary = convert::sheet_summary(&row)?;
+        let summary = requeue(&mut tx, sheet_id, request_id).await?;
         tx.commit().await.map_err(db)?;
         Ok(summary)
     }

@@ -3,7 +3,8 @@
 //! stays in history; students left off a replacing sheet lose their current record, once the
 //! lecturer has confirmed that), row errors, counts and changes are stored, older sheets are
 //! superseded, the affected students' semester results are recomputed, and every changed
-//! score is appended to the ledger. It must never apply anything from a sheet that is already
+//! score is appended to the ledger. An amendment's sheet is held until the amendment is
+//! approved, and applying it marks the amendment applied. It must never apply anything from a sheet that is already
 //! final or older than the term's applied replacing sheet, so a redelivered or late job
 //! changes nothing, and never remove a score the lecturer did not confirm removing.
 //!
@@ -15,10 +16,12 @@ use crate::ledger::ScoreChange;
 use crate::rows::{get, json_list};
 use crate::sheets::{kind_str, status};
 use crate::SqliteStore;
+use eportal_core::amendment::AmendmentStatus;
 use eportal_core::ledger::ScoreBody;
 use eportal_core::model::CourseTerm;
 use eportal_core::sheet::{AcceptedRow, RowError};
 use eportal_core::{GradingPolicy, MatricNo};
+use eportal_ports::amendments::words;
 use eportal_ports::changes::{held_message, ChangeTally};
 use eportal_ports::error::PortResult;
 use eportal_ports::{
@@ -82,6 +85,7 @@ pub(crate) async fn apply_sheet(
     let term = crate::rows::term_of(&row)?;
     let mode = crate::sheets::mode(&get::<String>(&row, "mode")?)?;
     let confirmed = get::<i64>(&row, "removals_confirmed")? != 0;
+    let amendment = crate::amendments::of_sheet(&mut tx, sheet_id).await?;
     let now = now_ms();
 
     let newer: Option<i64> = bind_term(
@@ -123,6 +127,9 @@ pub(crate) async fn apply_sheet(
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+            if let Some((id, _)) = amendment {
+                crate::amendments::mark_unusable(&mut tx, id, &term, message, now).await?;
+            }
             tx.commit().await.map_err(db)?;
             return Ok(ApplyOutcome::Applied { affected: vec![] });
         }
@@ -131,7 +138,11 @@ pub(crate) async fn apply_sheet(
 
     let plan = plan_records(&mut tx, &term, sheet_id, accepted, mode).await?;
     write_row_errors(&mut tx, sheet_id, rejected).await?;
-    let held = plan.changes.removed > 0 && !confirmed;
+    let awaiting = match amendment {
+        Some((id, AmendmentStatus::Pending)) => Some(id),
+        _ => None,
+    };
+    let held = (plan.changes.removed > 0 && !confirmed) || awaiting.is_some();
     if !held {
         write_records(&mut tx, &term, sheet_id, &plan, now).await?;
         if mode == SheetMode::Replace {
@@ -150,7 +161,11 @@ pub(crate) async fn apply_sheet(
         }
     }
     let (new_status, message) = if held {
-        (SheetStatus::Held, Some(held_message(&plan.changes)))
+        let message = match awaiting {
+            Some(id) => words::awaiting_approval(id, &plan.changes),
+            None => held_message(&plan.changes),
+        };
+        (SheetStatus::Held, Some(message))
     } else {
         (SheetStatus::Processed, None)
     };
@@ -179,6 +194,9 @@ pub(crate) async fn apply_sheet(
     let ledger = plan.ledger;
     crate::results::recompute_in(&mut tx, &affected, policy).await?;
     crate::ledger::append_scores(&mut tx, &term, sheet_id, ledger, now).await?;
+    if let Some((id, AmendmentStatus::Approved)) = amendment {
+        crate::amendments::mark_applied(&mut tx, id, &term, now).await?;
+    }
     tx.commit().await.map_err(db)?;
     Ok(ApplyOutcome::Applied { affected })
 }

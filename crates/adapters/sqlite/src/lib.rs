@@ -8,6 +8,7 @@
 //! queue of our own avoids `SQLITE_BUSY` on lock upgrades); reads use a separate pool.
 //! Nothing here may use compile-time checked queries: the crate builds without a database.
 
+mod amendments;
 mod apply;
 mod directory;
 mod documents;

@@ -2,7 +2,7 @@
 //! written by this adapter (or the file is damaged): it is reported, never guessed at.
 
 use crate::error::corrupt;
-use eportal_core::model::{CourseRecord, CourseTerm};
+use eportal_core::model::{AmendedMark, CourseRecord, CourseTerm};
 use eportal_core::workflow::WorkflowState;
 use eportal_core::{AcademicSession, CourseCode, MatricNo, Role, Score, Semester};
 use eportal_ports::error::PortResult;
@@ -78,12 +78,13 @@ pub(crate) fn term_of(row: &SqliteRow) -> PortResult<CourseTerm> {
 /// courses c ON c.code = r.course_code LEFT JOIN course_results w ON …`.
 pub(crate) const RECORD_COLUMNS: &str = "r.matric_no, r.course_code, c.title, c.units, \
      r.session, r.semester, r.ca, r.exam, r.total, r.grade, r.points, r.version, r.sheet_id, \
-     COALESCE(w.state, 'draft') AS state";
+     COALESCE(w.state, 'draft') AS state, a.id AS amendment_id, a.applied_at_ms AS amended_at_ms";
 
 /// The joins [`RECORD_COLUMNS`] need, after `FROM <table> r`.
 pub(crate) const RECORD_JOINS: &str = "JOIN courses c ON c.code = r.course_code \
      LEFT JOIN course_results w ON w.course_code = r.course_code \
-     AND w.session = r.session AND w.semester = r.semester";
+     AND w.session = r.session AND w.semester = r.semester \
+     LEFT JOIN amendments a ON a.sheet_id = r.sheet_id AND a.status = 'applied'";
 
 pub(crate) fn record(row: &SqliteRow) -> PortResult<CourseRecord> {
     Ok(CourseRecord {
@@ -101,6 +102,13 @@ pub(crate) fn record(row: &SqliteRow) -> PortResult<CourseRecord> {
         version: small("version", get(row, "version")?)?,
         sheet_id: get(row, "sheet_id")?,
         state: state(&get::<String>(row, "state")?)?,
+        amended: match (get(row, "amendment_id")?, get(row, "amended_at_ms")?) {
+            (Some(amendment_id), Some(at_ms)) => Some(AmendedMark {
+                amendment_id,
+                at_ms,
+            }),
+            _ => None,
+        },
     })
 }
 

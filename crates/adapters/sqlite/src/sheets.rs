@@ -84,7 +84,7 @@ async fn find(conn: &mut SqliteConnection, sheet: &NewSheet) -> PortResult<Optio
     row.as_ref().map(summary_of).transpose()
 }
 
-async fn by_id(conn: &mut SqliteConnection, id: i64) -> PortResult<SheetSummary> {
+pub(crate) async fn by_id(conn: &mut SqliteConnection, id: i64) -> PortResult<SheetSummary> {
     let sql = format!("SELECT {SHEET_COLUMNS} FROM sheets WHERE id = ?1");
     let row = sqlx::query(&sql)
         .bind(id)
@@ -93,6 +93,67 @@ async fn by_id(conn: &mut SqliteConnection, id: i64) -> PortResult<SheetSummary>
         .map_err(db)?
         .ok_or_else(|| PortError::NotFound(format!("sheet {id}")))?;
     summary_of(&row)
+}
+
+/// Inserts a queued sheet and its processing job, in the caller's transaction.
+pub(crate) async fn insert_sheet(
+    conn: &mut SqliteConnection,
+    sheet: &NewSheet,
+    now: i64,
+    request_id: Option<&str>,
+) -> PortResult<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO sheets (course_code, session, semester, sha256, size_bytes, filename, \
+         uploaded_by, uploaded_at_ms, status, mode) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9) RETURNING id",
+    )
+    .bind(sheet.term.course_code.as_str())
+    .bind(sheet.term.session.start_year() as i64)
+    .bind(sheet.term.semester.number() as i64)
+    .bind(&sheet.sha256)
+    .bind(i64::try_from(sheet.size_bytes).unwrap_or(i64::MAX))
+    .bind(&sheet.filename)
+    .bind(&sheet.uploaded_by)
+    .bind(now)
+    .bind(sheet.mode.as_str())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    let envelope = Envelope::new(
+        Job::ProcessSheet { sheet_id: id },
+        request_id.map(str::to_string),
+    );
+    crate::queue::insert_job(&mut *conn, DEFAULT_QUEUE, &envelope.to_json(), now).await?;
+    Ok(id)
+}
+
+/// Queues a held sheet again, with a new processing job, in the caller's transaction: it
+/// is judged again from its file and applied, removals (or the amendment's scores) and all.
+pub(crate) async fn requeue(
+    conn: &mut SqliteConnection,
+    sheet_id: i64,
+    request_id: Option<&str>,
+) -> PortResult<()> {
+    // Judged again from the file when its job runs: the row errors are written anew.
+    sqlx::query("DELETE FROM sheet_row_errors WHERE sheet_id = ?1")
+        .bind(sheet_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    sqlx::query(
+        "UPDATE sheets SET status = 'queued', removals_confirmed = 1, message = NULL \
+         WHERE id = ?1",
+    )
+    .bind(sheet_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    let envelope = Envelope::new(
+        Job::ProcessSheet { sheet_id },
+        request_id.map(str::to_string),
+    );
+    crate::queue::insert_job(&mut *conn, DEFAULT_QUEUE, &envelope.to_json(), now_ms()).await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -117,29 +178,7 @@ impl Sheets for SqliteStore {
                 sheet.term.course_code
             )));
         }
-        let now = now_ms();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO sheets (course_code, session, semester, sha256, size_bytes, filename, \
-             uploaded_by, uploaded_at_ms, status, mode) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9) RETURNING id",
-        )
-        .bind(sheet.term.course_code.as_str())
-        .bind(sheet.term.session.start_year() as i64)
-        .bind(sheet.term.semester.number() as i64)
-        .bind(&sheet.sha256)
-        .bind(i64::try_from(sheet.size_bytes).unwrap_or(i64::MAX))
-        .bind(&sheet.filename)
-        .bind(&sheet.uploaded_by)
-        .bind(now)
-        .bind(sheet.mode.as_str())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
-        let envelope = Envelope::new(
-            Job::ProcessSheet { sheet_id: id },
-            request_id.map(str::to_string),
-        );
-        crate::queue::insert_job(&mut tx, DEFAULT_QUEUE, &envelope.to_json(), now).await?;
+        let id = insert_sheet(&mut tx, sheet, now_ms(), request_id).await?;
         let summary = by_id(&mut tx, id).await?;
         tx.commit().await.map_err(db)?;
         Ok((summary, true))
@@ -158,25 +197,7 @@ impl Sheets for SqliteStore {
                 found.status.as_str()
             )));
         }
-        // Judged again from the file when its job runs: the row errors are written anew.
-        sqlx::query("DELETE FROM sheet_row_errors WHERE sheet_id = ?1")
-            .bind(sheet_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        sqlx::query(
-            "UPDATE sheets SET status = 'queued', removals_confirmed = 1, message = NULL \
-             WHERE id = ?1",
-        )
-        .bind(sheet_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        let envelope = Envelope::new(
-            Job::ProcessSheet { sheet_id },
-            request_id.map(str::to_string),
-        );
-        crate::queue::insert_job(&mut tx, DEFAULT_QUEUE, &envelope.to_json(), now_ms()).await?;
+        requeue(&mut tx, sheet_id, request_id).await?;
         let summary = by_id(&mut tx, sheet_id).await?;
         tx.commit().await.map_err(db)?;
         Ok(summary)

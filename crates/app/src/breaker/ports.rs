@@ -5,6 +5,7 @@
 
 use super::{Breaker, BreakerConfig};
 use async_trait::async_trait;
+use eportal_core::amendment::AmendmentStatus;
 use eportal_core::jobs::Envelope;
 use eportal_core::ledger::{Entry as LedgerEntry, HeadSignature};
 use eportal_core::model::{
@@ -14,6 +15,7 @@ use eportal_core::model::{
 use eportal_core::sheet::Roster;
 use eportal_core::workflow::WorkflowState;
 use eportal_core::{CourseCode, GradingPolicy, MatricNo, Role};
+use eportal_ports::amendments::{Amendment, Amendments, Approval, NewAmendment, Rejection};
 use eportal_ports::documents::{Documents, IssuedDocument, Revocation};
 use eportal_ports::error::PortResult;
 use eportal_ports::store::CourseResultState;
@@ -174,6 +176,15 @@ guard!(dyn RecordStore: Documents {
     fn record_document(&self, doc: &IssuedDocument) -> ();
     fn document(&self, code: &str) -> Option<IssuedDocument>;
     fn revoke_document(&self, code: &str, revocation: &Revocation) -> IssuedDocument;
+});
+
+guard!(dyn RecordStore: Amendments {
+    fn request_amendment(&self, amendment: &NewAmendment, request_id: Option<&str>) -> Amendment;
+    fn amendment(&self, id: i64) -> Option<Amendment>;
+    fn amendments_for(&self, term: &CourseTerm) -> Vec<Amendment>;
+    fn amendments_in(&self, status: AmendmentStatus) -> Vec<Amendment>;
+    fn approve_amendment(&self, id: i64, step: usize, by: &Approval, request_id: Option<&str>) -> Amendment;
+    fn reject_amendment(&self, id: i64, step: usize, rejection: &Rejection) -> Amendment;
 });
 
 guard!(dyn RecordStore: RecordStore {

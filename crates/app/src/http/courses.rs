@@ -16,7 +16,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::Json;
-use eportal_core::model::{CourseRecord, CourseTerm};
+use eportal_core::model::{AmendedMark, CourseRecord, CourseTerm};
 use eportal_core::workflow::Action;
 use eportal_core::{MatricNo, Score};
 use eportal_ports::store::CourseResultState;
@@ -97,6 +97,8 @@ struct RecordLine {
     units: u8,
     version: u32,
     sheet_id: i64,
+    /// Set when an amendment changed the score after publication.
+    amended: Option<AmendedMark>,
 }
 
 impl From<CourseRecord> for RecordLine {
@@ -111,6 +113,7 @@ impl From<CourseRecord> for RecordLine {
             units: r.units,
             version: r.version,
             sheet_id: r.sheet_id,
+            amended: r.amended,
         }
     }
 }
@@ -225,7 +228,7 @@ async fn return_(
 
 /// A workflow action's optional JSON body: `None` when it is empty; a body that is not
 /// JSON is a 400, JSON of the wrong shape a 422 starting with `hint`.
-fn optional_json<T: serde::de::DeserializeOwned>(
+pub(super) fn optional_json<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
     hint: &str,
 ) -> ApiResult<Option<T>> {

@@ -9,6 +9,7 @@
 //! stay outside admission control so that an overloaded portal can still be observed.
 
 mod admission;
+mod amendments;
 mod auth;
 mod body;
 mod courses;
@@ -110,6 +111,7 @@ fn api_v1(limits: &Limits) -> RouteTable {
     let t = review::routes(t);
     let t = registry::routes(t);
     let t = courses::routes(t);
+    let t = amendments::routes(t, limits);
     let t = links::routes(t);
     teaching::routes(t)
 }

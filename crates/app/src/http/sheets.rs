@@ -34,7 +34,7 @@ const DEFAULT_ERRORS_PAGE: u32 = 100;
 const MAX_ERRORS_PAGE: u32 = 500;
 
 /// Room for multipart boundaries and the text fields around the file.
-const MULTIPART_OVERHEAD: usize = 64 * 1024;
+pub(super) const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -152,7 +152,7 @@ struct Accepted {
 }
 
 /// The media type of a request without its parameters (`text/csv; charset=utf-8`).
-fn media_type(req: &Request) -> Option<String> {
+pub(super) fn media_type(req: &Request) -> Option<String> {
     let v = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
     Some(
         v.split(';')
@@ -163,14 +163,15 @@ fn media_type(req: &Request) -> Option<String> {
     )
 }
 
-/// The fields of a multipart upload.
+/// The fields of a multipart upload (a sheet's, or an amendment's with its `reason`).
 #[derive(Default)]
-struct Form {
-    course: Option<String>,
-    session: Option<String>,
-    semester: Option<String>,
-    mode: Option<String>,
-    file: Option<(Option<String>, Bytes)>,
+pub(super) struct Form {
+    pub course: Option<String>,
+    pub session: Option<String>,
+    pub semester: Option<String>,
+    pub mode: Option<String>,
+    pub reason: Option<String>,
+    pub file: Option<(Option<String>, Bytes)>,
 }
 
 fn multipart_problem(e: axum::extract::multipart::MultipartError, limit: usize) -> ApiError {
@@ -192,7 +193,7 @@ fn multipart_problem(e: axum::extract::multipart::MultipartError, limit: usize) 
     }
 }
 
-async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<Form> {
+pub(super) async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<Form> {
     let mut form = Form::default();
     while let Some(field) = mp
         .next_field()
@@ -209,7 +210,7 @@ async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<Form> {
                     .map_err(|e| multipart_problem(e, limit))?;
                 form.file = Some((filename, bytes));
             }
-            "course" | "session" | "semester" | "mode" => {
+            "course" | "session" | "semester" | "mode" | "reason" => {
                 let text = field
                     .text()
                     .await
@@ -218,6 +219,7 @@ async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<Form> {
                     "course" => &mut form.course,
                     "session" => &mut form.session,
                     "mode" => &mut form.mode,
+                    "reason" => &mut form.reason,
                     _ => &mut form.semester,
                 };
                 *slot = Some(text);

@@ -2,8 +2,9 @@
 //! person, term by term) and one course in one term (`/courses/{course}/{session}/{semester}`):
 //! where its result stands, its class list, the score-sheet template to download
 //! (`…/template.csv`, `…/template.xlsx`), the upload form, the history of its sheets and the
-//! "Submit for review" form (`POST …/submit`). The upload itself and a sheet's own page are in
-//! [`super::sheets`].
+//! "Submit for review" form (`POST …/submit`), and once published the amendment form and the
+//! result's amendments. The upload itself and a sheet's own page are in [`super::sheets`];
+//! amendments in [`super::amendments`].
 //!
 //! Everything shown comes from the services the API uses (`my_courses`, `class_list`,
 //! `sheet_template`, `sheet_history`, `course_result_detail`, `course_action`), and they decide
@@ -210,8 +211,21 @@ pub(super) struct CoursePage {
     /// Registered students with no score and no ABS, for the lecturer to confirm.
     unscored: Vec<String>,
     max_upload: String,
+    /// Offer the amendment form (the result is published; the service decides who may ask).
+    amend_open: bool,
+    amend_chain: String,
+    amendments: Vec<AmendmentLine>,
     notice: Option<String>,
     error: Option<String>,
+}
+
+struct AmendmentLine {
+    href: String,
+    id: i64,
+    when: String,
+    by: String,
+    reason: String,
+    status: String,
 }
 
 /// The course page of `term` for `s`, with a confirmation or an error to show on it.
@@ -226,6 +240,7 @@ pub(super) async fn course_page(
     let detail = services.course_result_detail(&s.who, term).await?;
     let result = detail.state;
     let history = services.sheet_history(&s.who, term).await?;
+    let amendments = services.amendments_of(&s.who, term).await?;
     let code = class.course.code.to_string();
     let state = result.state;
     Ok(CoursePage {
@@ -263,6 +278,27 @@ pub(super) async fn course_page(
         offer_submit: matches!(state, WorkflowState::Draft | WorkflowState::Returned),
         unscored: detail.unscored.iter().map(ToString::to_string).collect(),
         max_upload: size_words(services.config.limits.max_upload_bytes),
+        amend_open: state == WorkflowState::Published,
+        amend_chain: services
+            .config
+            .workflow
+            .amendment_chain()
+            .roles()
+            .iter()
+            .map(|r| r.title())
+            .collect::<Vec<_>>()
+            .join(", then "),
+        amendments: amendments
+            .iter()
+            .map(|a| AmendmentLine {
+                href: format!("/amendments/{}", a.id),
+                id: a.id,
+                when: utc(a.requested_at_ms),
+                by: a.requested_by.clone(),
+                reason: a.reason.clone(),
+                status: super::amendments::status_words(a),
+            })
+            .collect(),
         notice,
         error,
         code,

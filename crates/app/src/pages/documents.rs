@@ -9,6 +9,7 @@
 
 use super::csrf;
 use super::errors::PageError;
+use super::semester_rows::Row;
 use super::session::Signed;
 use super::view::{render, Layout};
 use super::words::utc;
@@ -118,17 +119,6 @@ async fn lookup(who: Option<Signed>, Query(q): Query<Lookup>) -> Response {
     }
 }
 
-struct Row {
-    code: String,
-    title: String,
-    units: u8,
-    ca: String,
-    exam: String,
-    total: String,
-    grade: String,
-    points: u8,
-}
-
 struct Term {
     heading: String,
     rows: Vec<Row>,
@@ -202,20 +192,7 @@ fn verify_page(
         .iter()
         .map(|t| Term {
             heading: format!("{} session, {} semester", t.session, t.semester),
-            rows: t
-                .courses
-                .iter()
-                .map(|c| Row {
-                    code: c.code.clone(),
-                    title: c.title.clone(),
-                    units: c.units,
-                    ca: c.ca.clone(),
-                    exam: c.exam.clone(),
-                    total: c.total.clone(),
-                    grade: c.grade.clone(),
-                    points: c.points,
-                })
-                .collect(),
+            rows: t.courses.iter().map(Row::of_content).collect(),
             units: t.units,
             gpa: t.gpa.clone(),
             cgpa: t.cgpa.clone(),

@@ -9,6 +9,7 @@
 //! No page needs JavaScript, and nothing is loaded from another site.
 
 mod account;
+mod amendments;
 mod assets;
 mod courses;
 pub mod csrf;
@@ -21,6 +22,7 @@ pub mod problems;
 mod registry;
 mod results;
 mod review;
+mod semester_rows;
 pub mod session;
 mod sheets;
 mod view;
@@ -97,6 +99,7 @@ pub fn routes(services: Services) -> Router<Services> {
     let t = registry::routes(t, &services.config.limits);
     let t = review::routes(t);
     let t = courses::routes(t);
+    let t = amendments::routes(t);
     t.layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(from_fn_with_state(services, session::layer))
         .merge(assets::routes())
@@ -136,6 +139,10 @@ pub const PAGE_ROUTES: &[(&str, &str)] = &[
     ("POST", "/courses/{course}/{session}/{semester}/submit"),
     ("GET", "/sheets/{id}"),
     ("POST", "/sheets/{id}/confirm"),
+    ("POST", "/courses/{course}/{session}/{semester}/amendments"),
+    ("GET", "/amendments"),
+    ("GET", "/amendments/{id}"),
+    ("POST", "/amendments/{id}/decision"),
     ("GET", "/review"),
     ("GET", "/review/{course}/{session}/{semester}"),
     ("POST", "/review/{course}/{session}/{semester}/approve"),

@@ -6,6 +6,7 @@
 //! reached), the page says the results may be out of date.
 
 use super::errors::PageError;
+use super::semester_rows::Row;
 use super::session::Signed;
 use super::view::{render, Layout};
 use crate::services::results::{gpa_words, StudentResults};
@@ -20,19 +21,6 @@ use eportal_core::{AcademicSession, MatricNo, Role, Semester};
 
 pub(super) fn routes(t: Router<Services>) -> Router<Services> {
     t.route("/results", get(results))
-}
-
-struct Row {
-    code: String,
-    title: String,
-    units: u8,
-    ca: String,
-    exam: String,
-    total: String,
-    /// CA + exam before rounding, when it differs from the graded total.
-    exact_total: Option<String>,
-    grade: String,
-    points: u8,
 }
 
 struct Term {
@@ -104,25 +92,7 @@ pub(super) fn page(
                     Semester::Second => "second",
                 }
             ),
-            rows: s
-                .courses
-                .into_iter()
-                .map(|c| Row {
-                    code: c.code,
-                    title: c.title,
-                    units: c.units,
-                    ca: c.ca.to_string(),
-                    exam: if c.absent {
-                        "ABS".to_string()
-                    } else {
-                        c.exam.to_string()
-                    },
-                    total: c.total.to_string(),
-                    exact_total: (c.exact_total != c.total).then(|| c.exact_total.to_string()),
-                    grade: c.grade,
-                    points: c.points,
-                })
-                .collect(),
+            rows: s.courses.into_iter().map(Row::of_line).collect(),
             units: s.units,
             gpa: gpa_words(s.gpa),
             cgpa: gpa_words(s.cgpa),

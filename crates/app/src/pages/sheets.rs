@@ -278,7 +278,7 @@ fn status_words(status: SheetStatus) -> &'static str {
     match status {
         SheetStatus::Queued => "waiting to be processed",
         SheetStatus::Processed => "processed",
-        SheetStatus::Held => "held: it would remove scores, and waits for your confirmation",
+        SheetStatus::Held => "held: it waits for a confirmation or an approval (see below)",
         SheetStatus::Rejected => "rejected",
         SheetStatus::Superseded => "replaced by a newer sheet",
         SheetStatus::Failed => "could not be processed",

@@ -37,13 +37,11 @@ pub fn links_for(who: &Principal) -> Vec<NavLink> {
     };
     add(who.has(Role::Student), "/results", "Results");
     add(who.has(Role::Lecturer), "/courses", "My courses");
-    add(
-        [Role::Hod, Role::Dean, Role::Senate]
-            .iter()
-            .any(|r| who.has(*r)),
-        "/review",
-        "Review",
-    );
+    let reviewer = [Role::Hod, Role::Dean, Role::Senate]
+        .iter()
+        .any(|r| who.has(*r));
+    add(reviewer, "/review", "Review");
+    add(reviewer, "/amendments", "Amendments");
     add(who.has(Role::Admin), "/registry", "Registry");
     add(true, "/account", "Account");
     links

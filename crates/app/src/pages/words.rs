@@ -47,6 +47,11 @@ pub fn utc(ms: i64) -> String {
     )
 }
 
+/// `ms` since the Unix epoch as the UTC date, `2025-05-01`.
+pub fn date(ms: i64) -> String {
+    utc(ms)[..10].to_string()
+}
+
 /// A size in bytes as people read it ("5 MB", "1.5 MB", "512 KB"), worded as everywhere else
 /// a size is (the sheet reader's own limits included).
 pub fn size_words(bytes: usize) -> String {

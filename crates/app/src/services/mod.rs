@@ -2,6 +2,7 @@
 //! (HTTP handlers, CLI commands, workers) call these and nothing below them; services never
 //! name an engine, only the ports in [`Ports`].
 
+pub mod amendments;
 pub mod auth;
 pub mod documents;
 pub mod duties;

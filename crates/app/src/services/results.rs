@@ -22,7 +22,7 @@ use std::time::Duration;
 /// cached form ([`ResultsDoc`]) does, so processes of different versions never read each
 /// other's entries.
 pub fn results_cache_key(matric: &MatricNo) -> String {
-    format!("results:v3:{matric}")
+    format!("results:v4:{matric}")
 }
 
 /// Scores go out as JSON numbers (67.5); they are exact tenths everywhere else.
@@ -60,6 +60,17 @@ pub struct CourseLine {
     pub points: u8,
     /// Recorded absent from the exam (`ABS`): the grade reads `ABS`, the exam 0.
     pub absent: bool,
+    /// Set when the score was changed by an amendment after publication.
+    pub amended: Option<AmendedLine>,
+}
+
+/// The mark on an amended score: which amendment, and when it was applied (`on`, the UTC
+/// date, as pages and documents print it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendedLine {
+    pub amendment_id: i64,
+    pub at_ms: i64,
+    pub on: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -349,6 +360,11 @@ pub fn build_view(
                     grade: r.grade.clone(),
                     points: r.points,
                     absent: absent(r),
+                    amended: r.amended.map(|m| AmendedLine {
+                        amendment_id: m.amendment_id,
+                        at_ms: m.at_ms,
+                        on: crate::pages::words::date(m.at_ms),
+                    }),
                 })
                 .collect();
             courses.sort_by(|a, b| a.code.cmp(&b.code));
@@ -397,118 +413,4 @@ pub fn build_view(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use eportal_core::grading::AbsencePolicy;
-    use eportal_core::model::Student;
-    use eportal_core::{CourseCode, GradingPolicy};
-
-    fn student() -> Student {
-        Student {
-            matric_no: MatricNo::parse("SCI/2021/0001").unwrap(),
-            surname: "Okafor".into(),
-            first_name: "Ada".into(),
-            programme_code: "CSC".into(),
-            level: 200,
-            entry_session: AcademicSession::parse("2021/2022").unwrap(),
-        }
-    }
-
-    /// A published record; `grade` and `points` as a sheet would have stored them.
-    fn record(
-        code: &str,
-        units: u8,
-        semester: Semester,
-        ca: u16,
-        exam: u16,
-        grade: &str,
-        points: u8,
-    ) -> CourseRecord {
-        CourseRecord {
-            matric_no: student().matric_no,
-            course_code: CourseCode::parse(code).unwrap(),
-            course_title: code.into(),
-            units,
-            session: AcademicSession::parse("2024/2025").unwrap(),
-            semester,
-            ca: Score::from_tenths(ca),
-            exam: Score::from_tenths(exam),
-            total: Score::from_tenths(ca + exam),
-            grade: grade.into(),
-            points,
-            version: 1,
-            sheet_id: 1,
-            state: WorkflowState::Published,
-        }
-    }
-
-    #[test]
-    fn no_credit_units_means_no_gpa_not_zero() {
-        // A zero-unit course (a seminar) alone in its semester: graded, but no GPA.
-        let records = [record("GST 100", 0, Semester::First, 300, 400, "A", 5)];
-        let v = build_view(&student(), &records, &GradingPolicy::default());
-        assert_eq!(v.semesters[0].gpa, None);
-        assert_eq!(v.semesters[0].cgpa, None);
-        assert_eq!(v.cgpa, None);
-        assert_eq!(v.class_of_degree, None);
-        let json = serde_json::to_value(&v).unwrap();
-        assert_eq!(json["semesters"][0]["gpa"], serde_json::Value::Null);
-        assert_eq!(gpa_words(v.cgpa), "none");
-    }
-
-    #[test]
-    fn an_absence_counts_as_the_policy_says() {
-        // First semester: A (5) in 3 units, ABS in 2 units. Second: B (4) in 3 units.
-        let records = [
-            record("CSC 201", 3, Semester::First, 300, 450, "A", 5),
-            record("MTH 201", 2, Semester::First, 200, 0, "ABS", 0),
-            record("CSC 202", 3, Semester::Second, 250, 350, "B", 4),
-        ];
-        // As a fail: (3×5 + 2×0) / 5 = 3.00, then 3×4 / 3 = 4.00; CGPA (15 + 0 + 12) / 8 = 3.375
-        // → 3.38.
-        let fail = build_view(&student(), &records, &GradingPolicy::default());
-        let gpas: Vec<Option<String>> = fail
-            .semesters
-            .iter()
-            .map(|s| s.gpa.map(|g| g.to_string()))
-            .collect();
-        assert_eq!(gpas, [Some("3.00".to_string()), Some("4.00".to_string())]);
-        assert_eq!(fail.cgpa.map(|g| g.to_string()).as_deref(), Some("3.38"));
-        assert!(fail.semesters[0]
-            .courses
-            .iter()
-            .any(|c| c.absent && c.grade == "ABS"));
-        assert_eq!(fail.semesters[0].withheld, None);
-
-        // As incomplete: the first semester's GPA and every CGPA from it on are withheld.
-        let policy = GradingPolicy {
-            absence: AbsencePolicy::Incomplete,
-            ..GradingPolicy::default()
-        };
-        let held = build_view(&student(), &records, &policy);
-        assert_eq!(held.semesters[0].gpa, None);
-        assert!(held.semesters[0]
-            .withheld
-            .as_deref()
-            .unwrap()
-            .contains("MTH 201"));
-        assert_eq!(held.semesters[0].cgpa, None);
-        assert_eq!(
-            held.semesters[1].gpa.map(|g| g.to_string()).as_deref(),
-            Some("4.00")
-        );
-        assert_eq!(held.semesters[1].cgpa, None);
-        assert_eq!(held.cgpa, None);
-        assert_eq!(held.class_of_degree, None);
-    }
-
-    #[test]
-    fn the_total_shown_is_the_total_graded() {
-        // 24.5 + 20 = 44.5: graded as 45 (D) under the default policy's rounding.
-        let records = [record("CSC 201", 3, Semester::First, 245, 200, "D", 2)];
-        let v = build_view(&student(), &records, &GradingPolicy::default());
-        let line = &v.semesters[0].courses[0];
-        assert_eq!(line.total, Score::from_marks(45));
-        assert_eq!(line.exact_total, Score::from_tenths(445));
-    }
-}
+mod tests;

@@ -31,26 +31,7 @@ impl Services {
         request_id: Option<&str>,
     ) -> ServiceResult<(SheetSummary, bool)> {
         let store = &self.ports.store;
-        let max = self.config.limits.max_upload_bytes;
-        if upload.bytes.is_empty() {
-            return Err(ServiceError::Invalid(
-                "the file is empty: export the score sheet from your spreadsheet as .xlsx or .csv and upload it again".into(),
-            ));
-        }
-        if upload.bytes.len() > max {
-            return Err(ServiceError::TooLarge {
-                message: format!(
-                    "the file is {}, larger than the {} accepted for a score sheet; remove pictures and other worksheets, or save only the scores as .csv",
-                    Size(upload.bytes.len() as u64),
-                    Size(max as u64)
-                ),
-            });
-        }
-        if let Err(what) = sheet::sniff(&upload.bytes) {
-            return Err(ServiceError::UnsupportedMedia {
-                message: format!("the file is {what}, not a CSV or XLSX spreadsheet: open it in Excel or LibreOffice and save it as .xlsx (\"Excel Workbook\") or .csv (\"CSV (Comma delimited)\"), then upload that file"),
-            });
-        }
+        self.check_sheet_file(&upload.bytes)?;
         let term = &upload.term;
         let course = store.course(&term.course_code).await?.ok_or_else(|| {
             ServiceError::NotFound(format!("course {} does not exist", term.course_code))
@@ -95,6 +76,32 @@ impl Services {
             "score sheet recorded"
         );
         Ok((sheet, created))
+    }
+
+    /// The checks of a sheet's file before it is kept: not empty, within the size limit, and
+    /// a CSV or XLSX by its bytes.
+    pub(crate) fn check_sheet_file(&self, bytes: &[u8]) -> ServiceResult<()> {
+        let max = self.config.limits.max_upload_bytes;
+        if bytes.is_empty() {
+            return Err(ServiceError::Invalid(
+                "the file is empty: export the score sheet from your spreadsheet as .xlsx or .csv and upload it again".into(),
+            ));
+        }
+        if bytes.len() > max {
+            return Err(ServiceError::TooLarge {
+                message: format!(
+                    "the file is {}, larger than the {} accepted for a score sheet; remove pictures and other worksheets, or save only the scores as .csv",
+                    Size(bytes.len() as u64),
+                    Size(max as u64)
+                ),
+            });
+        }
+        if let Err(what) = sheet::sniff(bytes) {
+            return Err(ServiceError::UnsupportedMedia {
+                message: format!("the file is {what}, not a CSV or XLSX spreadsheet: open it in Excel or LibreOffice and save it as .xlsx (\"Excel Workbook\") or .csv (\"CSV (Comma delimited)\"), then upload that file"),
+            });
+        }
+        Ok(())
     }
 
     /// Refuses a change to a course's scores while its result is under review or published.

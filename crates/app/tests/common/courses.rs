@@ -3,7 +3,7 @@
 //! uploaded and processed.
 
 use super::university::STUDENTS;
-use super::{json, TestApp};
+use super::{json, path_matric, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -86,4 +86,27 @@ pub async fn publish_sheet(app: &TestApp, code: &str, csv: &str) {
     let senate = app.login(SENATE).await;
     moves_to(app, &senate, code, "approve", "senate_approved").await;
     moves_to(app, &senate, code, "publish", "published").await;
+}
+
+/// The CSC 201 line of a student's published results.
+/// Its (line, whole results body).
+pub async fn csc201_line(app: &TestApp, matric: &str) -> (serde_json::Value, serde_json::Value) {
+    let token = app.login(matric).await;
+    let res = app
+        .get(
+            &format!("/api/v1/students/{}/results", path_matric(matric)),
+            Some(&token),
+        )
+        .await;
+    let (status, body) = json(res).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let semester = body["semesters"][0].clone();
+    let line = semester["courses"]
+        .as_array()
+        .expect("courses")
+        .iter()
+        .find(|c| c["code"] == "CSC 201" || c["code"] == "CSC201")
+        .cloned()
+        .unwrap_or_else(|| panic!("CSC 201 is in the results: {body}"));
+    (line, body)
 }

@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod courses;
+pub mod documents;
 pub mod postgres;
 pub mod university;
 

@@ -21,7 +21,8 @@ pub enum Kind {
     ScoreRemoved,
     /// A course result moved from one workflow state to another.
     Transition,
-    /// A published result was amended (reserved for amendments).
+    /// An amendment of a published result was requested, approved at a step, rejected or
+    /// applied (its new scores are `score` entries of its sheet).
     Amendment,
 }
 
@@ -74,6 +75,46 @@ pub struct TransitionBody {
     pub reason: Option<String>,
 }
 
+/// The values of an amendment entry: which amendment, what happened to it (`requested`,
+/// `approved`, `rejected`, `applied`), the reviewer's role at that step, and the reason (the
+/// request's, or a rejection's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendmentBody {
+    pub amendment_id: i64,
+    pub action: String,
+    pub role: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl AmendmentBody {
+    fn of(amendment_id: i64, action: &str, role: Option<&str>, reason: Option<&str>) -> Self {
+        AmendmentBody {
+            amendment_id,
+            action: action.to_string(),
+            role: role.map(str::to_string),
+            reason: reason.map(str::to_string),
+        }
+    }
+
+    pub fn requested(amendment_id: i64, reason: &str) -> Self {
+        Self::of(amendment_id, "requested", None, Some(reason))
+    }
+
+    pub fn approved(amendment_id: i64, role: &str) -> Self {
+        Self::of(amendment_id, "approved", Some(role), None)
+    }
+
+    /// A reviewer's rejection (with their role), or the workers' (`None`: the sheet was
+    /// unusable).
+    pub fn rejected(amendment_id: i64, role: Option<&str>, reason: &str) -> Self {
+        Self::of(amendment_id, "rejected", role, Some(reason))
+    }
+
+    pub fn applied(amendment_id: i64) -> Self {
+        Self::of(amendment_id, "applied", None, None)
+    }
+}
+
 /// An entry before it is chained: everything but its place and hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Draft {
@@ -108,6 +149,10 @@ impl Draft {
         body: &ScoreRemovedBody,
     ) -> Draft {
         Draft::of(at_ms, actor, Kind::ScoreRemoved, subject, body)
+    }
+
+    pub fn amendment(at_ms: i64, actor: &str, subject: Subject, body: &AmendmentBody) -> Draft {
+        Draft::of(at_ms, actor, Kind::Amendment, subject, body)
     }
 
     pub fn transition(at_ms: i64, actor: &str, subject: Subject, body: &TransitionBody) -> Draft {

@@ -13,8 +13,8 @@ pub mod sign;
 mod verify;
 
 pub use entry::{
-    chain, hash_entry, Draft, Entry, Kind, ScoreBody, ScoreRemovedBody, Subject, TransitionBody,
-    GENESIS_HASH,
+    chain, hash_entry, AmendmentBody, Draft, Entry, Kind, ScoreBody, ScoreRemovedBody, Subject,
+    TransitionBody, GENESIS_HASH,
 };
 pub use sign::{HeadSignature, KeyError, LedgerKey, PublicKey};
 pub use verify::{Problem, Report, Walker};

@@ -10,6 +10,7 @@
 //! Each case gets its own fresh store and seeds what it needs through the port itself
 //! ([`fixture::seed`]); cases must never assume anything about how an engine stores rows.
 
+pub mod amendments;
 pub mod directory;
 pub mod documents;
 pub mod fixture;
@@ -63,6 +64,10 @@ macro_rules! store_contract {
             documents::documents_round_trip_by_code,
             documents::documents_of_unknown_students_are_invalid,
             documents::revocation_is_kept_once,
+            amendments::only_a_published_result_is_amended,
+            amendments::an_amendment_applies_only_after_its_last_approval,
+            amendments::a_rejected_amendment_changes_nothing,
+            amendments::an_amendment_is_decided_only_once_its_sheet_is_judged,
         );
     };
     (@cases $fresh:path; $($module:ident :: $case:ident),* $(,)?) => {

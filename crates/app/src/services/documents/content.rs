@@ -48,8 +48,15 @@ pub struct CourseContent {
     pub ca: String,
     pub exam: String,
     pub total: String,
+    /// CA + exam before rounding, when it differs from the graded total. Left out of the
+    /// stored content when absent, so documents issued before it existed keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact_total: Option<String>,
     pub grade: String,
     pub points: u8,
+    /// The UTC date an amendment changed the score, when one did (left out when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amended: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,8 +84,10 @@ fn term(s: &SemesterView) -> TermContent {
                     c.exam.to_string()
                 },
                 total: c.total.to_string(),
+                exact_total: (c.exact_total != c.total).then(|| c.exact_total.to_string()),
                 grade: c.grade.clone(),
                 points: c.points,
+                amended: c.amended.as_ref().map(|m| m.on.clone()),
             })
             .collect(),
         units: s.units,

@@ -7,7 +7,7 @@
 //! Pure and synchronous (CPU work: callers run it off the request threads). It prints what
 //! [`DocumentContent`] says and nothing else: no rule, no rounding, no lookup lives here.
 
-use super::content::{DocumentContent, TermContent};
+use super::content::{CourseContent, DocumentContent, TermContent};
 use super::font;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use qrcode::{Color, EcLevel, QrCode};
@@ -146,7 +146,7 @@ fn term(w: &mut Writer, t: &TermContent) {
             (2, c.units.to_string()),
             (3, c.ca.clone()),
             (4, c.exam.clone()),
-            (5, c.total.clone()),
+            (5, total_cell(c)),
         ] {
             w.right(COLUMNS[i].1, y, BODY, false, &font::encode(&v));
         }
@@ -160,6 +160,20 @@ fn term(w: &mut Writer, t: &TermContent) {
         );
         w.y -= ROW;
     }
+    let amended: Vec<String> = t
+        .courses
+        .iter()
+        .filter_map(|c| c.amended.as_ref().map(|d| format!("{} on {d}", c.code)))
+        .collect();
+    if !amended.is_empty() {
+        w.room(ROW);
+        w.line(
+            BODY - 1.0,
+            false,
+            &format!("* Amended after publication: {}", amended.join(", ")),
+            ROW,
+        );
+    }
     w.room(ROW + 8.0);
     w.rule(w.y + ROW - 4.0, 0.6);
     w.line(
@@ -168,6 +182,15 @@ fn term(w: &mut Writer, t: &TermContent) {
         &format!("Units: {}    GPA: {}    CGPA: {}", t.units, t.gpa, t.cgpa),
         ROW + 10.0,
     );
+}
+
+/// The total as printed: marked `*` when an amendment changed it (the note under the
+/// semester's table says when).
+fn total_cell(c: &CourseContent) -> String {
+    match c.amended {
+        Some(_) => format!("{}*", c.total),
+        None => c.total.clone(),
+    }
 }
 
 /// The QR code of `url` as filled squares, `size` points wide, its top-left at (x, top).
