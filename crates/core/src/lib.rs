@@ -7,6 +7,7 @@
 //! values, so every rule can be unit- and property-tested on its own. Numbers that matter
 //! (scores, points, GPAs) are integers in fixed units, never `f64`.
 
+pub mod discipline;
 pub mod domain;
 pub mod gpa;
 pub mod grading;

@@ -13,6 +13,7 @@ mod documents;
 mod error;
 mod import;
 mod ledger;
+mod ordered;
 mod outbox;
 mod results;
 mod sheets;
@@ -20,6 +21,7 @@ mod users;
 mod workflow;
 
 use async_trait::async_trait;
+use eportal_core::discipline::QueueOrder;
 use eportal_ports::error::PortResult;
 use eportal_ports::{PortError, RecordStore};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -40,8 +42,11 @@ pub struct PgStoreOptions {
     pub acquire_timeout: Duration,
     /// The server cancels any statement running longer than this.
     pub statement_timeout: Duration,
-    /// How long rows handed out by `outbox_pending` stay claimed by that caller.
+    /// How long rows handed out by `outbox_pending` stay claimed by that caller (and, under a
+    /// discipline other than FIFO, how long the relay lease lasts).
     pub outbox_claim: Duration,
+    /// The order in which `outbox_pending` hands jobs out (see `outbox.rs`).
+    pub order: QueueOrder,
 }
 
 impl Default for PgStoreOptions {
@@ -51,6 +56,7 @@ impl Default for PgStoreOptions {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
             outbox_claim: Duration::from_secs(30),
+            order: QueueOrder::default(),
         }
     }
 }
@@ -60,6 +66,7 @@ impl Default for PgStoreOptions {
 pub struct PgStore {
     pool: PgPool,
     outbox_claim_ms: i64,
+    order: QueueOrder,
     /// Who this store is when it claims outbox rows: unique per `connect`, shared by clones.
     relay_id: Arc<str>,
 }
@@ -115,6 +122,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             outbox_claim_ms: i64::try_from(opts.outbox_claim.as_millis()).unwrap_or(i64::MAX),
+            order: opts.order,
             relay_id: relay_id.into(),
         })
     }

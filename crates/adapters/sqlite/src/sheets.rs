@@ -6,6 +6,7 @@ use crate::error::db;
 use crate::rows::{get, small, term_of};
 use crate::{SqliteStore, DEFAULT_QUEUE};
 use async_trait::async_trait;
+use eportal_core::discipline::JobMeta;
 use eportal_core::jobs::{Envelope, Job};
 use eportal_core::model::CourseTerm;
 use eportal_core::sheet::{RowError, RowErrorKind};
@@ -106,17 +107,13 @@ impl Sheets for SqliteStore {
         if let Some(existing) = find(&mut tx, sheet).await? {
             return Ok((existing, false));
         }
-        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM courses WHERE code = ?1")
-            .bind(sheet.term.course_code.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        if known.is_none() {
+        let department = department_of(&mut tx, sheet.term.course_code.as_str()).await?;
+        let Some(department) = department else {
             return Err(PortError::Invalid(format!(
                 "course {} does not exist",
                 sheet.term.course_code
             )));
-        }
+        };
         let now = now_ms();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sheets (course_code, session, semester, sha256, size_bytes, filename, \
@@ -138,8 +135,12 @@ impl Sheets for SqliteStore {
         let envelope = Envelope::new(
             Job::ProcessSheet { sheet_id: id },
             request_id.map(str::to_string),
-        );
-        crate::queue::insert_job(&mut tx, DEFAULT_QUEUE, &envelope.to_json(), now).await?;
+        )
+        .with_meta(JobMeta {
+            rows: sheet.rows_estimate,
+            class: Some(department),
+        });
+        crate::queue::insert_job(&mut tx, DEFAULT_QUEUE, &envelope, now).await?;
         let summary = by_id(&mut tx, id).await?;
         tx.commit().await.map_err(db)?;
         Ok((summary, true))
@@ -172,11 +173,17 @@ impl Sheets for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        // The held sheet was judged: its row count is known.
+        let department = department_of(&mut tx, found.term.course_code.as_str()).await?;
         let envelope = Envelope::new(
             Job::ProcessSheet { sheet_id },
             request_id.map(str::to_string),
-        );
-        crate::queue::insert_job(&mut tx, DEFAULT_QUEUE, &envelope.to_json(), now_ms()).await?;
+        )
+        .with_meta(JobMeta {
+            rows: Some(found.rows_total),
+            class: department,
+        });
+        crate::queue::insert_job(&mut tx, DEFAULT_QUEUE, &envelope, now_ms()).await?;
         let summary = by_id(&mut tx, sheet_id).await?;
         tx.commit().await.map_err(db)?;
         Ok(summary)
@@ -338,4 +345,16 @@ impl Sheets for SqliteStore {
     async fn outbox_done(&self, _ids: &[i64]) -> PortResult<()> {
         Ok(())
     }
+}
+
+/// The department of a course (the class round-robin serves in turn); `None` if no such course.
+async fn department_of(
+    conn: &mut sqlx::SqliteConnection,
+    course_code: &str,
+) -> PortResult<Option<String>> {
+    sqlx::query_scalar("SELECT department_code FROM courses WHERE code = ?1")
+        .bind(course_code)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)
 }
