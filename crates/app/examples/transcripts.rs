@@ -104,6 +104,7 @@ async fn seed(store: &dyn RecordStore, policy: &GradingPolicy, n: usize) -> Vec<
                             filename: None,
                             uploaded_by: "bench".into(),
                             mode: eportal_ports::SheetMode::Replace,
+                            rows_estimate: None,
                         },
                         None,
                     )

@@ -6,6 +6,7 @@
 use crate::config_names::{self, KnownKeys};
 use anyhow::{bail, Context};
 use eportal_core::amendment::ApprovalChain;
+use eportal_core::discipline::{Discipline, QueueOrder};
 use eportal_core::jobs::RetryPolicy;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -112,6 +113,15 @@ pub struct WorkerConfig {
     pub sheet_cpu_secs: u64,
     /// Wall time after which the sheet-reading child is killed, in seconds.
     pub sheet_wall_secs: u64,
+    /// Which waiting sheet is taken next: `fifo`, `lifo`, `sjf` (fewest rows first) or
+    /// `round_robin` (departments in turn). See docs/queue-disciplines.md.
+    pub discipline: Discipline,
+    /// Under `lifo` and `sjf`, a sheet that has waited this long is served next (ageing).
+    pub max_wait_ms: u64,
+    /// RabbitMQ deployments under a discipline other than `fifo`: at most this many jobs
+    /// wait in the broker at once; the rest wait in PostgreSQL's outbox, where the
+    /// discipline chooses among them.
+    pub release_window: u32,
 }
 
 impl Default for WorkerConfig {
@@ -126,6 +136,19 @@ impl Default for WorkerConfig {
             sheet_memory_mb: 512,
             sheet_cpu_secs: 20,
             sheet_wall_secs: 30,
+            discipline: Discipline::Fifo,
+            max_wait_ms: QueueOrder::default().max_wait_ms,
+            release_window: 8,
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// The queue order the stores and queues are configured with.
+    pub fn queue_order(&self) -> QueueOrder {
+        QueueOrder {
+            discipline: self.discipline,
+            max_wait_ms: self.max_wait_ms,
         }
     }
 }
@@ -559,6 +582,18 @@ impl Config {
         }
         if w.sheet_wall_secs == 0 {
             bail!("EPORTAL_WORKER__SHEET_WALL_SECS must be more than 0");
+        }
+        if !(1_000..=86_400_000).contains(&w.max_wait_ms) {
+            bail!(
+                "EPORTAL_WORKER__MAX_WAIT_MS must be from 1000 (1 s) to 86400000 (a day): it is how long a sheet may wait under lifo or sjf before it is served next; got {}",
+                w.max_wait_ms
+            );
+        }
+        if !(1..=10_000).contains(&w.release_window) {
+            bail!(
+                "EPORTAL_WORKER__RELEASE_WINDOW must be from 1 to 10000 (how many jobs may wait in RabbitMQ at once under a discipline other than fifo); got {}",
+                w.release_window
+            );
         }
         self.validate_results_cache()?;
         if self.auth.hash_workers > 1024 {

@@ -11,7 +11,7 @@ use anyhow::Context;
 use eportal_localfs::LocalBlobStore;
 use eportal_memory::{LocalRateLimits, MemoryCache};
 use eportal_notify::{FileNotifier, SmtpNotifier};
-use eportal_postgres::PgStore;
+use eportal_postgres::{PgStore, PgStoreOptions};
 use eportal_rabbitmq::RabbitQueue;
 use eportal_redis::RedisCache;
 use eportal_sqlite::SqliteStore;
@@ -66,11 +66,15 @@ pub async fn connect(config: &Config) -> anyhow::Result<Ports> {
                 .migrate()
                 .await
                 .with_context(|| format!("cannot migrate the SQLite database {path}"))?;
-            let queue = store.queue();
+            let queue = store.queue().with_order(config.worker.queue_order());
             (Arc::new(store), Arc::new(queue), false)
         }
         DatabaseKind::Postgres(url) => {
-            let store = PgStore::connect(&url).await.with_context(|| {
+            let opts = PgStoreOptions {
+                order: config.worker.queue_order(),
+                ..PgStoreOptions::default()
+            };
+            let store = PgStore::connect_with(&url, &opts).await.with_context(|| {
                 format!(
                     "EPORTAL_DATABASE_URL: cannot reach PostgreSQL at {}",
                     redact(&url)

@@ -4,6 +4,7 @@
 //! A job must never carry the data it works on (a sheet's rows, a student's scores): only
 //! ids, so a redelivered or late job reads the current state and stays idempotent.
 
+use crate::discipline::JobMeta;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ pub struct Envelope {
     pub job: Job,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// What the queue disciplines look at (size, department); absent in older envelopes.
+    #[serde(default, skip_serializing_if = "JobMeta::is_empty")]
+    pub meta: JobMeta,
 }
 
 impl Envelope {
@@ -34,7 +38,14 @@ impl Envelope {
             v: ENVELOPE_VERSION,
             job,
             request_id,
+            meta: JobMeta::default(),
         }
+    }
+
+    /// The same envelope, carrying `meta` for the queue disciplines.
+    pub fn with_meta(mut self, meta: JobMeta) -> Self {
+        self.meta = meta;
+        self
     }
 
     pub fn to_json(&self) -> String {

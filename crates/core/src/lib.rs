@@ -8,6 +8,7 @@
 //! (scores, points, GPAs) are integers in fixed units, never `f64`.
 
 pub mod amendment;
+pub mod discipline;
 pub mod domain;
 pub mod gpa;
 pub mod grading;

@@ -194,6 +194,9 @@ pub struct NewSheet {
     pub filename: Option<String>,
     pub uploaded_by: String,
     pub mode: SheetMode,
+    /// Rows counted or estimated at upload, for the queue disciplines (SJF); the stores copy
+    /// it, with the course's department, onto the sheet's job.
+    pub rows_estimate: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

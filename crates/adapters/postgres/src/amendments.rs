@@ -11,6 +11,7 @@ use crate::sheets::requeue;
 use crate::PgStore;
 use async_trait::async_trait;
 use eportal_core::amendment::{AmendmentStatus, ApprovalChain};
+use eportal_core::discipline::JobMeta;
 use eportal_core::jobs::{Envelope, Job};
 use eportal_core::ledger::{AmendmentBody, Draft};
 use eportal_core::model::CourseTerm;
@@ -96,7 +97,11 @@ async fn insert_sheet(
     let job = Envelope::new(
         Job::ProcessSheet { sheet_id: id },
         request_id.map(str::to_string),
-    );
+    )
+    .with_meta(JobMeta {
+        rows: sheet.rows_estimate,
+        class: crate::outbox::department_of(&mut *conn, &code).await?,
+    });
     crate::outbox::enqueue(conn, &job).await?;
     Ok(id)
 }

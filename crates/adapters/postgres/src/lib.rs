@@ -14,6 +14,7 @@ mod documents;
 mod error;
 mod import;
 mod ledger;
+mod ordered;
 mod outbox;
 mod results;
 mod sheets;
@@ -21,6 +22,7 @@ mod users;
 mod workflow;
 
 use async_trait::async_trait;
+use eportal_core::discipline::QueueOrder;
 use eportal_ports::error::PortResult;
 use eportal_ports::{PortError, RecordStore};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -41,8 +43,11 @@ pub struct PgStoreOptions {
     pub acquire_timeout: Duration,
     /// The server cancels any statement running longer than this.
     pub statement_timeout: Duration,
-    /// How long rows handed out by `outbox_pending` stay claimed by that caller.
+    /// How long rows handed out by `outbox_pending` stay claimed by that caller (and, under a
+    /// discipline other than FIFO, how long the relay lease lasts).
     pub outbox_claim: Duration,
+    /// The order in which `outbox_pending` hands jobs out (see `outbox.rs`).
+    pub order: QueueOrder,
 }
 
 impl Default for PgStoreOptions {
@@ -52,6 +57,7 @@ impl Default for PgStoreOptions {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
             outbox_claim: Duration::from_secs(30),
+            order: QueueOrder::default(),
         }
     }
 }
@@ -61,6 +67,7 @@ impl Default for PgStoreOptions {
 pub struct PgStore {
     pool: PgPool,
     outbox_claim_ms: i64,
+    order: QueueOrder,
     /// Who this store is when it claims outbox rows: unique per `connect`, shared by clones.
     relay_id: Arc<str>,
 }
@@ -116,6 +123,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             outbox_claim_ms: i64::try_from(opts.outbox_claim.as_millis()).unwrap_or(i64::MAX),
+            order: opts.order,
             relay_id: relay_id.into(),
         })
     }

@@ -9,6 +9,7 @@ use crate::convert::{self, term_key, SHEET_COLUMNS};
 use crate::error::db;
 use crate::{apply, outbox, PgStore};
 use async_trait::async_trait;
+use eportal_core::discipline::JobMeta;
 use eportal_core::jobs::{Envelope, Job};
 use eportal_core::model::CourseTerm;
 use eportal_core::GradingPolicy;
@@ -54,12 +55,19 @@ pub(crate) async fn requeue(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
+    let summary = convert::sheet_summary(&row)?;
+    // The held sheet was judged: its row count is known.
+    let course = summary.term.course_code.as_str().to_string();
     let job = Envelope::new(
         Job::ProcessSheet { sheet_id },
         request_id.map(str::to_string),
-    );
+    )
+    .with_meta(JobMeta {
+        rows: Some(summary.rows_total),
+        class: outbox::department_of(&mut *conn, &course).await?,
+    });
     outbox::enqueue(&mut *conn, &job).await?;
-    convert::sheet_summary(&row)
+    Ok(summary)
 }
 
 #[async_trait]
@@ -110,7 +118,11 @@ impl Sheets for PgStore {
                         sheet_id: summary.id,
                     },
                     request_id.map(str::to_string),
-                );
+                )
+                .with_meta(JobMeta {
+                    rows: sheet.rows_estimate,
+                    class: outbox::department_of(&mut tx, &code).await?,
+                });
                 outbox::enqueue(&mut tx, &job).await?;
                 (summary, true)
             }

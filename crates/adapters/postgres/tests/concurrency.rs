@@ -124,6 +124,7 @@ async fn concurrent_submits_of_the_same_bytes_make_one_sheet() {
         filename: Some("mth101.csv".into()),
         uploaded_by: LECTURER.into(),
         mode: eportal_ports::SheetMode::Replace,
+        rows_estimate: None,
     };
     let mut tasks = Vec::new();
     for i in 0..12 {

@@ -6,7 +6,7 @@
 
 use crate::error::{corrupt, db};
 use crate::rows::{get, small, term_of};
-use crate::sheets::{by_id, insert_sheet, requeue};
+use crate::sheets::{by_id, department_of, insert_sheet, requeue};
 use crate::SqliteStore;
 use async_trait::async_trait;
 use eportal_core::amendment::{AmendmentStatus, ApprovalChain};
@@ -182,7 +182,12 @@ impl Amendments for SqliteStore {
             return Err(words::not_published(&state));
         }
         let now = now_ms();
-        let sheet_id = insert_sheet(&mut tx, &new.sheet, now, request_id).await?;
+        let department = department_of(&mut tx, term.course_code.as_str())
+            .await?
+            .ok_or_else(|| {
+                PortError::Invalid(format!("course {} does not exist", term.course_code))
+            })?;
+        let sheet_id = insert_sheet(&mut tx, &new.sheet, &department, now, request_id).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO amendments (sheet_id, course_code, session, semester, reason, \
              requested_by, requested_at_ms, chain, status) \

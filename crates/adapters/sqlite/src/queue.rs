@@ -6,10 +6,16 @@
 //! `ack`, `retry` and `dead_letter` only act while the caller's lease token is still the
 //! job's: a worker whose lease expired must never remove or reschedule a job that another
 //! worker now holds, so it gets a Conflict instead.
+//!
+//! Which ready job `receive` takes is the queue's discipline ([`QueueOrder`]), decided inside
+//! that one statement over every waiting job, so it holds with any number of workers in any
+//! number of processes (SQLite runs one write at a time). Round-robin also records, in the
+//! same transaction, that the job's department has had its turn (`job_turns`).
 
 use crate::error::db;
 use crate::rows::get;
 use async_trait::async_trait;
+use eportal_core::discipline::{Discipline, QueueOrder, UNKNOWN_ROWS};
 use eportal_core::jobs::Envelope;
 use eportal_ports::error::PortResult;
 use eportal_ports::{now_ms, Delivery, JobQueue, PortError, QueueStats};
@@ -22,30 +28,35 @@ pub struct SqliteQueue {
     write: SqlitePool,
     read: SqlitePool,
     namespace: String,
+    order: QueueOrder,
 }
 
 impl std::fmt::Debug for SqliteQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteQueue")
             .field("namespace", &self.namespace)
+            .field("discipline", &self.order.discipline)
             .finish()
     }
 }
 
-/// Adds a ready job; used by `publish` and by `submit_sheet` inside its own transaction.
+/// Adds a ready job, with its size and department for the disciplines; used by `publish` and
+/// by `submit_sheet` inside its own transaction.
 pub(crate) async fn insert_job(
     conn: &mut SqliteConnection,
     namespace: &str,
-    payload: &str,
+    envelope: &Envelope,
     now: i64,
 ) -> PortResult<()> {
     sqlx::query(
         "INSERT INTO jobs (queue, payload, state, attempt, available_at_ms, created_at_ms, \
-         updated_at_ms) VALUES (?1, ?2, 'ready', 0, ?3, ?3, ?3)",
+         updated_at_ms, rows_hint, class_key) VALUES (?1, ?2, 'ready', 0, ?3, ?3, ?3, ?4, ?5)",
     )
     .bind(namespace)
-    .bind(payload)
+    .bind(envelope.to_json())
     .bind(now)
+    .bind(envelope.meta.rows.map(i64::from))
+    .bind(envelope.meta.sort_class())
     .execute(&mut *conn)
     .await
     .map(|_| ())
@@ -62,7 +73,18 @@ impl SqliteQueue {
             write,
             read,
             namespace: namespace.to_string(),
+            order: QueueOrder::default(),
         }
+    }
+
+    /// The same queue, taking jobs in `order` (FIFO unless told otherwise).
+    pub fn with_order(mut self, order: QueueOrder) -> Self {
+        self.order = order;
+        self
+    }
+
+    pub fn order(&self) -> QueueOrder {
+        self.order
     }
 
     pub fn namespace(&self) -> &str {
@@ -95,34 +117,80 @@ impl SqliteQueue {
     }
 }
 
+/// The `ORDER BY` of a discipline over candidate jobs (bound: ?4 the time before which a job
+/// counts as aged, ?5 the size of a job of unknown size). Ties go to the oldest job.
+fn order_by(discipline: Discipline) -> &'static str {
+    match discipline {
+        Discipline::Fifo => "id",
+        Discipline::Lifo => {
+            "(created_at_ms <= ?4) DESC, CASE WHEN created_at_ms <= ?4 THEN id ELSE -id END"
+        }
+        Discipline::Sjf => {
+            "(created_at_ms <= ?4) DESC, \
+             CASE WHEN created_at_ms <= ?4 THEN 0 ELSE COALESCE(rows_hint, ?5) END, id"
+        }
+        Discipline::RoundRobin => {
+            "COALESCE((SELECT turn FROM job_turns t \
+               WHERE t.queue = jobs.queue AND t.class_key = jobs.class_key), 0), id"
+        }
+    }
+}
+
+/// Records that `class` was just served: its turn becomes the newest of the queue's.
+async fn take_turn(conn: &mut SqliteConnection, namespace: &str, class: &str) -> PortResult<()> {
+    sqlx::query(
+        "INSERT INTO job_turns (queue, class_key, turn) VALUES (?1, ?2, \
+           (SELECT COALESCE(MAX(turn), 0) + 1 FROM job_turns WHERE queue = ?1)) \
+         ON CONFLICT (queue, class_key) DO UPDATE SET turn = excluded.turn",
+    )
+    .bind(namespace)
+    .bind(class)
+    .execute(&mut *conn)
+    .await
+    .map(|_| ())
+    .map_err(db)
+}
+
 type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 #[async_trait]
 impl JobQueue for SqliteQueue {
     async fn publish(&self, envelope: &Envelope) -> PortResult<()> {
         let mut conn = self.write.acquire().await.map_err(db)?;
-        insert_job(&mut conn, &self.namespace, &envelope.to_json(), now_ms()).await
+        insert_job(&mut conn, &self.namespace, envelope, now_ms()).await
     }
 
     async fn receive(&self, lease: Duration) -> PortResult<Option<Delivery>> {
+        let round_robin = self.order.discipline == Discipline::RoundRobin;
         loop {
             let now = now_ms();
-            let row = sqlx::query(
+            let aged_since =
+                now.saturating_sub(i64::try_from(self.order.max_wait_ms).unwrap_or(i64::MAX));
+            let sql = format!(
                 "UPDATE jobs SET state = 'leased', attempt = attempt + 1, \
                  lease_token = lower(hex(randomblob(16))), lease_until_ms = ?2 + ?3, \
                  updated_at_ms = ?2 \
                  WHERE id = (SELECT id FROM jobs WHERE queue = ?1 AND \
                    ((state = 'ready' AND available_at_ms <= ?2) \
                     OR (state = 'leased' AND lease_until_ms <= ?2)) \
-                   ORDER BY id LIMIT 1) \
-                 RETURNING id, payload, attempt, lease_token",
-            )
-            .bind(&self.namespace)
-            .bind(now)
-            .bind(millis(lease))
-            .fetch_optional(&self.write)
-            .await
-            .map_err(db)?;
+                   ORDER BY {} LIMIT 1) \
+                 RETURNING id, payload, attempt, lease_token, class_key",
+                order_by(self.order.discipline)
+            );
+            let mut tx = self.write.begin().await.map_err(db)?;
+            let row = sqlx::query(&sql)
+                .bind(&self.namespace)
+                .bind(now)
+                .bind(millis(lease))
+                .bind(aged_since)
+                .bind(i64::from(UNKNOWN_ROWS))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+            if let (Some(row), true) = (&row, round_robin) {
+                take_turn(&mut tx, &self.namespace, &get::<String>(row, "class_key")?).await?;
+            }
+            tx.commit().await.map_err(db)?;
             let Some(row) = row else { return Ok(None) };
             let id: i64 = get(&row, "id")?;
             let token: String = get(&row, "lease_token")?;

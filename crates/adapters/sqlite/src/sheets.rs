@@ -6,6 +6,7 @@ use crate::error::db;
 use crate::rows::{get, small, term_of};
 use crate::{SqliteStore, DEFAULT_QUEUE};
 use async_trait::async_trait;
+use eportal_core::discipline::JobMeta;
 use eportal_core::jobs::{Envelope, Job};
 use eportal_core::model::CourseTerm;
 use eportal_core::sheet::{RowError, RowErrorKind};
@@ -96,9 +97,11 @@ pub(crate) async fn by_id(conn: &mut SqliteConnection, id: i64) -> PortResult<Sh
 }
 
 /// Inserts a queued sheet and its processing job, in the caller's transaction.
+/// Its job carries the row estimate and the course's department, for the queue's discipline.
 pub(crate) async fn insert_sheet(
     conn: &mut SqliteConnection,
     sheet: &NewSheet,
+    department: &str,
     now: i64,
     request_id: Option<&str>,
 ) -> PortResult<i64> {
@@ -122,8 +125,12 @@ pub(crate) async fn insert_sheet(
     let envelope = Envelope::new(
         Job::ProcessSheet { sheet_id: id },
         request_id.map(str::to_string),
-    );
-    crate::queue::insert_job(&mut *conn, DEFAULT_QUEUE, &envelope.to_json(), now).await?;
+    )
+    .with_meta(JobMeta {
+        rows: sheet.rows_estimate,
+        class: Some(department.to_string()),
+    });
+    crate::queue::insert_job(&mut *conn, DEFAULT_QUEUE, &envelope, now).await?;
     Ok(id)
 }
 
@@ -148,11 +155,18 @@ pub(crate) async fn requeue(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
+    // The held sheet was judged: its row count is known.
+    let found = by_id(conn, sheet_id).await?;
+    let department = department_of(conn, found.term.course_code.as_str()).await?;
     let envelope = Envelope::new(
         Job::ProcessSheet { sheet_id },
         request_id.map(str::to_string),
-    );
-    crate::queue::insert_job(&mut *conn, DEFAULT_QUEUE, &envelope.to_json(), now_ms()).await?;
+    )
+    .with_meta(JobMeta {
+        rows: Some(found.rows_total),
+        class: department,
+    });
+    crate::queue::insert_job(&mut *conn, DEFAULT_QUEUE, &envelope, now_ms()).await?;
     Ok(())
 }
 
@@ -167,18 +181,14 @@ impl Sheets for SqliteStore {
         if let Some(existing) = find(&mut tx, sheet).await? {
             return Ok((existing, false));
         }
-        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM courses WHERE code = ?1")
-            .bind(sheet.term.course_code.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?;
-        if known.is_none() {
+        let department = department_of(&mut tx, sheet.term.course_code.as_str()).await?;
+        let Some(department) = department else {
             return Err(PortError::Invalid(format!(
                 "course {} does not exist",
                 sheet.term.course_code
             )));
-        }
-        let id = insert_sheet(&mut tx, sheet, now_ms(), request_id).await?;
+        };
+        let id = insert_sheet(&mut tx, sheet, &department, now_ms(), request_id).await?;
         let summary = by_id(&mut tx, id).await?;
         tx.commit().await.map_err(db)?;
         Ok((summary, true))
@@ -359,4 +369,16 @@ impl Sheets for SqliteStore {
     async fn outbox_done(&self, _ids: &[i64]) -> PortResult<()> {
         Ok(())
     }
+}
+
+/// The department of a course (the class round-robin serves in turn); `None` if no such course.
+pub(crate) async fn department_of(
+    conn: &mut sqlx::SqliteConnection,
+    course_code: &str,
+) -> PortResult<Option<String>> {
+    sqlx::query_scalar("SELECT department_code FROM courses WHERE code = ?1")
+        .bind(course_code)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use eportal_core::discipline::JobMeta;
 use eportal_core::jobs::{Envelope, Job};
 use eportal_core::model::CourseTerm;
 use eportal_core::{CourseCode, Semester};
@@ -104,6 +105,7 @@ async fn submit_sheet_enqueues_exactly_one_job_and_keeps_no_outbox() {
         filename: None,
         uploaded_by: fixture::LECTURER.into(),
         mode: eportal_ports::SheetMode::Replace,
+        rows_estimate: None,
     };
     let (s, _) = store.submit_sheet(&new, Some("req-9")).await.unwrap();
     store.submit_sheet(&new, Some("req-10")).await.unwrap();
@@ -118,9 +120,15 @@ async fn submit_sheet_enqueues_exactly_one_job_and_keeps_no_outbox() {
         .await
         .unwrap()
         .expect("the sheet's job");
+    // The job carries the course's department for the queue disciplines.
     assert_eq!(
         d.envelope,
-        Envelope::new(Job::ProcessSheet { sheet_id: s.id }, Some("req-9".into()))
+        Envelope::new(Job::ProcessSheet { sheet_id: s.id }, Some("req-9".into())).with_meta(
+            JobMeta {
+                rows: None,
+                class: Some("CSC".into())
+            }
+        )
     );
     assert!(
         store.outbox_pending(10).await.unwrap().is_empty(),
@@ -321,6 +329,7 @@ async fn the_sheets_rebuild_keeps_an_older_databases_rows_and_references() {
         filename: None,
         uploaded_by: "L1".into(),
         mode: eportal_ports::SheetMode::Replace,
+        rows_estimate: None,
     };
     let (sheet, created) = store.submit_sheet(&again, None).await.unwrap();
     assert!(created);

@@ -161,6 +161,7 @@ impl Services {
                         filename,
                         uploaded_by: who.username.clone(),
                         mode: SheetMode::AddRows,
+                        rows_estimate: Some(eportal_core::sheet::estimate_rows(&bytes)),
                     },
                     reason: reason.to_string(),
                     requested_by: who.username.clone(),

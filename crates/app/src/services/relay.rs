@@ -4,8 +4,14 @@
 //! hands each pending entry to one relay at a time, and a relay that dies mid-way lets its
 //! claim expire so another picks the entries up. Delivery is at least once; workers are
 //! idempotent.
+//!
+//! Under a queue discipline other than FIFO the store hands entries out in discipline order,
+//! to one relay at a time, and the relay keeps at most `EPORTAL_WORKER__RELEASE_WINDOW` jobs
+//! waiting in the broker: the rest wait in the outbox, where the discipline still chooses
+//! among every one of them. See docs/queue-disciplines.md.
 
 use super::Services;
+use eportal_core::discipline::Discipline;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -13,7 +19,7 @@ impl Services {
     /// Publishes pending outbox entries once; returns how many were handed to the queue.
     pub async fn relay_once(&self) -> Result<usize, eportal_ports::PortError> {
         let store = &self.ports.store;
-        let pending = store.outbox_pending(200).await?;
+        let pending = store.outbox_pending(self.release_room().await?).await?;
         let mut done = Vec::with_capacity(pending.len());
         let mut failed = None;
         for (id, envelope) in &pending {
@@ -32,6 +38,19 @@ impl Services {
             Some(e) => Err(e),
             None => Ok(done.len()),
         }
+    }
+
+    /// How many jobs to release now: a batch under FIFO; under another discipline, what the
+    /// window has room for beside the jobs already waiting in the broker.
+    async fn release_room(&self) -> Result<u32, eportal_ports::PortError> {
+        const BATCH: u32 = 200;
+        let w = &self.config.worker;
+        if w.discipline == Discipline::Fifo {
+            return Ok(BATCH);
+        }
+        let waiting = self.ports.queue.stats().await?.ready;
+        let room = u64::from(w.release_window).saturating_sub(waiting);
+        Ok(u32::try_from(room).unwrap_or(BATCH).min(BATCH))
     }
 
     /// Runs the relay until `shutdown` turns true.

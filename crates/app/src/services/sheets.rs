@@ -61,6 +61,7 @@ impl Services {
                     filename: upload.filename.clone(),
                     uploaded_by: who.username.clone(),
                     mode: upload.mode,
+                    rows_estimate: Some(sheet::estimate_rows(&upload.bytes)),
                 },
                 request_id,
             )

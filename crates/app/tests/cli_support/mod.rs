@@ -26,7 +26,18 @@ pub fn eportal(data_dir: &Path) -> Command {
     c.env("RUST_LOG", "warn")
         .env("EPORTAL_DATA_DIR", data_dir)
         .stdin(Stdio::null());
+    if let Some(d) = test_discipline() {
+        c.env("EPORTAL_WORKER__DISCIPLINE", d);
+    }
     c
+}
+
+/// `EPORTAL_TEST_DISCIPLINE=sjf cargo test …` runs the processes a test starts under that
+/// queue discipline (`scripts/test --disciplines` runs the crash and cluster tests under each).
+pub fn test_discipline() -> Option<String> {
+    std::env::var("EPORTAL_TEST_DISCIPLINE")
+        .ok()
+        .filter(|d| !d.is_empty())
 }
 
 /// Runs a command to the end.

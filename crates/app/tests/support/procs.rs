@@ -58,6 +58,13 @@ pub fn eportal(
         // Logs are read as text files, not on a terminal.
         ("NO_COLOR".into(), "1".into()),
     ];
+    // `EPORTAL_TEST_DISCIPLINE=sjf cargo test …` runs the deployment under that discipline.
+    if let Some(d) = std::env::var("EPORTAL_TEST_DISCIPLINE")
+        .ok()
+        .filter(|d| !d.is_empty())
+    {
+        all.push(("EPORTAL_WORKER__DISCIPLINE".into(), d));
+    }
     all.extend(env.iter().cloned());
     Spec {
         name: name.to_string(),

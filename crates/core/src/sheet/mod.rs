@@ -5,6 +5,7 @@
 
 mod csv_read;
 mod detect;
+mod estimate;
 pub mod excerpt;
 mod header;
 pub mod parse;
@@ -17,6 +18,7 @@ mod xml_scan;
 mod zip_scan;
 
 pub use detect::sniff;
+pub use estimate::estimate_rows;
 pub use header::Column;
 pub use parse::{parse, ParsedSheet, RawRow, SheetError, SheetFormat, SheetLimits, Size};
 pub use validate::{validate, AcceptedRow, Roster, RowError, RowErrorKind, Validated};

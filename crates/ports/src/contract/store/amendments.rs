@@ -41,6 +41,7 @@ fn request(t: &CourseTerm, n: u64, chain: &str) -> NewAmendment {
             filename: None,
             uploaded_by: LECTURER.into(),
             mode: SheetMode::AddRows,
+            rows_estimate: Some(1),
         },
         reason: "exam script 3 was marked out of 60, not 70".into(),
         requested_by: LECTURER.into(),

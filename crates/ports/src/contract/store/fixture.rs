@@ -253,6 +253,7 @@ pub async fn submit_as(
         filename: Some(format!("sheet-{n}.csv")),
         uploaded_by: LECTURER.into(),
         mode,
+        rows_estimate: None,
     };
     store
         .submit_sheet(&sheet, Some("req-1"))

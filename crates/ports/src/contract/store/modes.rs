@@ -180,6 +180,7 @@ pub async fn the_earlier_file_uploaded_again_is_current_again(store: Arc<dyn Rec
                 filename: None,
                 uploaded_by: LECTURER.into(),
                 mode: SheetMode::Replace,
+                rows_estimate: None,
             },
             None,
         )

@@ -3,6 +3,7 @@
 
 use super::fixture::*;
 use crate::{NewSheet, RecordStore};
+use eportal_core::discipline::JobMeta;
 use eportal_core::jobs::{Envelope, Job};
 use std::sync::Arc;
 
@@ -16,14 +17,20 @@ pub async fn submit_writes_exactly_one_outbox_entry(store: Arc<dyn RecordStore>)
         filename: None,
         uploaded_by: LECTURER.into(),
         mode: crate::SheetMode::Replace,
+        rows_estimate: Some(7),
     };
     let (s, _) = store.submit_sheet(&new, Some("req-42")).await.unwrap();
     store.submit_sheet(&new, Some("req-43")).await.unwrap();
     let pending = store.outbox_pending(10).await.unwrap();
     assert_eq!(pending.len(), 1, "a resubmitted sheet writes no second job");
+    // The job carries the upload's row count and the course's department for the disciplines.
+    let meta = JobMeta {
+        rows: Some(7),
+        class: Some("CSC".into()),
+    };
     assert_eq!(
         pending[0].1,
-        Envelope::new(Job::ProcessSheet { sheet_id: s.id }, Some("req-42".into()))
+        Envelope::new(Job::ProcessSheet { sheet_id: s.id }, Some("req-42".into())).with_meta(meta)
     );
 }
 

@@ -17,6 +17,7 @@ pub async fn submit_sheet_is_idempotent_by_term_and_sha(store: Arc<dyn RecordSto
         filename: Some("csc101.xlsx".into()),
         uploaded_by: LECTURER.into(),
         mode: crate::SheetMode::Replace,
+        rows_estimate: None,
     };
     let (first, created) = store.submit_sheet(&new, Some("req-a")).await.unwrap();
     assert!(created);
