@@ -205,8 +205,12 @@ async fn judged(
         rows.insert(r.matric.as_str(), r);
     }
 
-    let current = current_values(conn, term).await?;
-    let latest = latest_versions(conn, term).await?;
+    // A replacing sheet is compared with the whole list (to find who it leaves off); rows
+    // added to it only with the scores of their own students.
+    let only: Option<Vec<&str>> =
+        (sheet.mode == SheetMode::AddRows).then(|| rows.keys().copied().collect());
+    let current = current_values(conn, term, only.as_deref()).await?;
+    let latest = latest_versions(conn, term, only.as_deref()).await?;
     let mut new_versions: Vec<(&AcceptedRow, i32)> = Vec::new();
     let mut affected: BTreeSet<String> = BTreeSet::new();
     let mut tally = ChangeTally::default();
@@ -307,18 +311,21 @@ fn count(n: usize) -> PortResult<i32> {
     i32::try_from(n).map_err(|_| PortError::Invalid(format!("a sheet of {n} rows is too large")))
 }
 
-/// The term's current scores, by matric number.
+/// The term's current scores (of the students in `only`, when given), by matric number.
 async fn current_values(
     conn: &mut PgConnection,
     term: &Term,
+    only: Option<&[&str]>,
 ) -> PortResult<BTreeMap<String, Value>> {
     let rows = sqlx::query(
         "SELECT matric_no, ca, exam, total, grade, points FROM current_scores \
-         WHERE course_code = $1 AND session = $2 AND semester = $3",
+         WHERE course_code = $1 AND session = $2 AND semester = $3 \
+         AND ($4::text[] IS NULL OR matric_no = ANY($4))",
     )
     .bind(&term.code)
     .bind(term.session)
     .bind(term.semester)
+    .bind(only)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
@@ -336,18 +343,22 @@ async fn current_values(
     Ok(out)
 }
 
-/// The highest version each student's score in the term has had, current or not.
+/// The highest version each student's score in the term has had, current or not (of the
+/// students in `only`, when given).
 async fn latest_versions(
     conn: &mut PgConnection,
     term: &Term,
+    only: Option<&[&str]>,
 ) -> PortResult<BTreeMap<String, i32>> {
     let rows: Vec<(String, i32)> = sqlx::query_as(
         "SELECT matric_no, max(version) FROM score_versions \
-         WHERE course_code = $1 AND session = $2 AND semester = $3 GROUP BY matric_no",
+         WHERE course_code = $1 AND session = $2 AND semester = $3 \
+         AND ($4::text[] IS NULL OR matric_no = ANY($4)) GROUP BY matric_no",
     )
     .bind(&term.code)
     .bind(term.session)
     .bind(term.semester)
+    .bind(only)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;

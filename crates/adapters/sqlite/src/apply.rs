@@ -8,8 +8,10 @@
 //! final or older than the term's applied replacing sheet, so a redelivered or late job
 //! changes nothing, and never remove a score the lecturer did not confirm removing.
 //!
-//! Speed matters (the demo pushes ~70,000 rows through here): each kind of write is one
-//! statement over a JSON array, and only the affected students are recomputed.
+//! Speed matters (a semester is hundreds of thousands of rows): each kind of write is one
+//! statement of bound rows (thousands a statement) or over a JSON array, an "add rows" sheet
+//! is compared only with its own students' scores, new versions are copied from the rows
+//! just written, and only the affected students are recomputed.
 
 use crate::error::db;
 use crate::ledger::ScoreChange;
@@ -28,11 +30,11 @@ use eportal_ports::{
     now_ms, ApplyOutcome, PortError, SheetChanges, SheetMode, SheetOutcome, SheetStatus,
 };
 use serde_json::json;
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::{BTreeSet, HashMap};
 
 /// A stored score, compared with an incoming row to tell a change from a repeat.
-#[derive(PartialEq)]
+#[derive(PartialEq, Clone)]
 struct Stored {
     ca: i64,
     exam: i64,
@@ -203,8 +205,8 @@ pub(crate) async fn apply_sheet(
 
 /// What applying a sheet's accepted rows would do to the term's current records.
 struct Plan {
-    /// `[matric, ca, exam, total, grade, points, version]` of every new or changed score.
-    writes: Vec<serde_json::Value>,
+    /// (matric, score, version) of every new or changed score.
+    writes: Vec<(String, Stored, i64)>,
     /// Students whose current record a replacing sheet leaves off.
     dropped: Vec<String>,
     /// Every student whose current record would change, appear or disappear.
@@ -223,13 +225,26 @@ async fn plan_records(
     accepted: &[AcceptedRow],
     mode: SheetMode,
 ) -> PortResult<Plan> {
+    // A replacing sheet is compared with the whole list (to find who it leaves off); rows
+    // added to it only with the scores of their own students (an empty filter is no filter).
+    let only = match mode {
+        SheetMode::AddRows => json_list(
+            &accepted
+                .iter()
+                .map(|a| a.matric.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        SheetMode::Replace => String::new(),
+    };
     let rows = bind_term(
         sqlx::query(
             "SELECT matric_no, ca, exam, total, grade, points FROM score_records \
-             WHERE course_code = ?1 AND session = ?2 AND semester = ?3",
+             WHERE course_code = ?1 AND session = ?2 AND semester = ?3 \
+             AND (?4 = '' OR matric_no IN (SELECT value FROM json_each(?4)))",
         ),
         term,
     )
+    .bind(&only)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
@@ -248,10 +263,12 @@ async fn plan_records(
     let latest: HashMap<String, i64> = bind_term(
         sqlx::query(
             "SELECT matric_no, MAX(version) AS version FROM score_record_versions \
-             WHERE course_code = ?1 AND session = ?2 AND semester = ?3 GROUP BY matric_no",
+             WHERE course_code = ?1 AND session = ?2 AND semester = ?3 \
+             AND (?4 = '' OR matric_no IN (SELECT value FROM json_each(?4))) GROUP BY matric_no",
         ),
         term,
     )
+    .bind(&only)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?
@@ -280,9 +297,7 @@ async fn plan_records(
             None => tally.added += 1,
         }
         let version = latest.get(*m).copied().unwrap_or(0) + 1;
-        writes.push(json!([
-            m, new.ca, new.exam, new.total, new.grade, new.points, version
-        ]));
+        writes.push((m.to_string(), new.clone(), version));
         ledger.push(ScoreChange::set(m, new, version, sheet_id));
         affected.insert(m);
     }
@@ -344,36 +359,49 @@ async fn write_records(
 ) -> PortResult<()> {
     let (writes, dropped) = (&plan.writes, &plan.dropped);
     if !writes.is_empty() {
-        let payload = json_list(writes);
-        bind_term(
-            sqlx::query(
+        // Bound values, many rows a statement: no JSON to decode per field.
+        for chunk in writes.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO score_records (course_code, session, semester, matric_no, ca, exam, \
-                 total, grade, points, version, sheet_id, updated_at_ms) \
-                 SELECT ?1, ?2, ?3, value->>0, value->>1, value->>2, value->>3, value->>4, \
-                 value->>5, value->>6, ?5, ?6 FROM json_each(?4) WHERE true \
-                 ON CONFLICT (course_code, session, semester, matric_no) DO UPDATE SET \
+                 total, grade, points, version, sheet_id, updated_at_ms) ",
+            );
+            q.push_values(chunk, |mut b, (m, v, version)| {
+                b.push_bind(term.course_code.as_str())
+                    .push_bind(i64::from(term.session.start_year()))
+                    .push_bind(i64::from(term.semester.number()))
+                    .push_bind(m.as_str())
+                    .push_bind(v.ca)
+                    .push_bind(v.exam)
+                    .push_bind(v.total)
+                    .push_bind(v.grade.as_str())
+                    .push_bind(v.points)
+                    .push_bind(*version)
+                    .push_bind(sheet_id)
+                    .push_bind(now);
+            });
+            q.push(
+                " ON CONFLICT (course_code, session, semester, matric_no) DO UPDATE SET \
                  ca = excluded.ca, exam = excluded.exam, total = excluded.total, \
                  grade = excluded.grade, points = excluded.points, version = excluded.version, \
                  sheet_id = excluded.sheet_id, updated_at_ms = excluded.updated_at_ms",
-            ),
-            term,
-        )
-        .bind(&payload)
-        .bind(sheet_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| unknown_students(db(e)))?;
+            );
+            q.build()
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| unknown_students(db(e)))?;
+        }
+        // The new versions are the rows just written: copied, not decoded from JSON again.
         bind_term(
             sqlx::query(
                 "INSERT INTO score_record_versions (course_code, session, semester, matric_no, \
                  ca, exam, total, grade, points, version, sheet_id, recorded_at_ms) \
-                 SELECT ?1, ?2, ?3, value->>0, value->>1, value->>2, value->>3, value->>4, \
-                 value->>5, value->>6, ?5, ?6 FROM json_each(?4)",
+                 SELECT course_code, session, semester, matric_no, ca, exam, total, grade, \
+                 points, version, sheet_id, updated_at_ms FROM score_records \
+                 WHERE course_code = ?1 AND session = ?2 AND semester = ?3 AND sheet_id = ?4 \
+                 AND updated_at_ms = ?5",
             ),
             term,
         )
-        .bind(&payload)
         .bind(sheet_id)
         .bind(now)
         .execute(&mut *conn)
@@ -395,6 +423,9 @@ async fn write_records(
     }
     Ok(())
 }
+
+/// Rows of 12 values in one INSERT, within SQLite's 32,766 bound values a statement.
+const ROWS_PER_INSERT: usize = 2_500;
 
 fn unknown_students(e: PortError) -> PortError {
     match e {

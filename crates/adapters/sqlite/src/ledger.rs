@@ -5,7 +5,7 @@
 //! records, and never rewrite an entry.
 
 use crate::error::db;
-use crate::rows::{get, json_list};
+use crate::rows::get;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use eportal_core::ledger::{
@@ -14,9 +14,8 @@ use eportal_core::ledger::{
 use eportal_core::model::CourseTerm;
 use eportal_ports::error::PortResult;
 use eportal_ports::Ledger;
-use serde_json::json;
 use sqlx::sqlite::SqliteRow;
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 /// A student's current score as a sheet left it: set to new values, or removed.
 pub(crate) struct ScoreChange {
@@ -76,37 +75,33 @@ pub(crate) async fn append(conn: &mut SqliteConnection, drafts: Vec<Draft>) -> P
             .await
             .map_err(db)?;
     let entries = chain(head.as_ref().map(|(s, h)| (*s, h.as_str())), drafts);
-    let rows: Vec<serde_json::Value> = entries
-        .iter()
-        .map(|e| {
+    // Bound values, many rows a statement: no JSON to decode per field.
+    for chunk in entries.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO ledger (seq, at_ms, actor, kind, course_code, session, semester, \
+             matric_no, body, prev_hash, hash) ",
+        );
+        q.push_values(chunk, |mut b, e| {
             let s = &e.subject;
-            json!([
-                e.seq,
-                e.at_ms,
-                e.actor,
-                e.kind,
-                s.course_code,
-                s.session,
-                s.semester,
-                s.matric_no,
-                e.body,
-                e.prev_hash,
-                e.hash
-            ])
-        })
-        .collect();
-    sqlx::query(
-        "INSERT INTO ledger (seq, at_ms, actor, kind, course_code, session, semester, \
-         matric_no, body, prev_hash, hash) \
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
-         value->>7, value->>8, value->>9, value->>10 FROM json_each(?1)",
-    )
-    .bind(json_list(&rows))
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+            b.push_bind(e.seq)
+                .push_bind(e.at_ms)
+                .push_bind(&e.actor)
+                .push_bind(&e.kind)
+                .push_bind(&s.course_code)
+                .push_bind(s.session)
+                .push_bind(s.semester)
+                .push_bind(&s.matric_no)
+                .push_bind(&e.body)
+                .push_bind(&e.prev_hash)
+                .push_bind(&e.hash);
+        });
+        q.build().execute(&mut *conn).await.map_err(db)?;
+    }
     Ok(())
 }
+
+/// Rows of 11 values in one INSERT, within SQLite's 32,766 bound values a statement.
+const ROWS_PER_INSERT: usize = 2_500;
 
 fn entry_of(r: &SqliteRow) -> PortResult<Entry> {
     Ok(Entry {

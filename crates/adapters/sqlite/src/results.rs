@@ -14,8 +14,7 @@ use eportal_core::model::{CourseRecord, CourseTerm, SemesterResult};
 use eportal_core::{CourseCode, GradingPolicy, MatricNo};
 use eportal_ports::error::PortResult;
 use eportal_ports::Results;
-use serde_json::json;
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::HashMap;
 
 /// Recomputes and replaces the semester results of `matrics`, inside the caller's transaction.
@@ -63,17 +62,7 @@ pub(crate) async fn recompute_in(
     let mut out = Vec::new();
     for (m, a) in &attempts {
         for s in summarise(a, policy) {
-            out.push(json!([
-                m,
-                s.session.start_year(),
-                s.semester.number(),
-                s.tally.units,
-                s.tally.weighted,
-                s.gpa.hundredths(),
-                s.cumulative.units,
-                s.cumulative.weighted,
-                s.cgpa.hundredths()
-            ]));
+            out.push((m.as_str(), s));
         }
     }
     sqlx::query(
@@ -83,17 +72,24 @@ pub(crate) async fn recompute_in(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    if !out.is_empty() {
-        sqlx::query(
+    // Bound values, many rows a statement (9 values a row, within SQLite's 32,766).
+    for chunk in out.chunks(3_000) {
+        let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO semester_results (matric_no, session, semester, units, weighted_points, \
-             gpa, cumulative_units, cumulative_weighted_points, cgpa) \
-             SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, \
-             value->>6, value->>7, value->>8 FROM json_each(?1)",
-        )
-        .bind(json_list(&out))
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
+             gpa, cumulative_units, cumulative_weighted_points, cgpa) ",
+        );
+        q.push_values(chunk, |mut b, (m, s)| {
+            b.push_bind(*m)
+                .push_bind(i64::from(s.session.start_year()))
+                .push_bind(i64::from(s.semester.number()))
+                .push_bind(i64::from(s.tally.units))
+                .push_bind(i64::from(s.tally.weighted))
+                .push_bind(i64::from(s.gpa.hundredths()))
+                .push_bind(i64::from(s.cumulative.units))
+                .push_bind(i64::from(s.cumulative.weighted))
+                .push_bind(i64::from(s.cgpa.hundredths()));
+        });
+        q.build().execute(&mut *conn).await.map_err(db)?;
     }
     Ok(())
 }

@@ -77,7 +77,9 @@ impl SqliteStore {
             .min_connections(1)
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.clone())
+            // The writer walks every index a sheet's writes touch: a page cache of 64 MiB
+            // (SQLite's default is 2 MiB) keeps a semester's indexes in memory.
+            .connect_with(opts.clone().pragma("cache_size", "-65536"))
             .await
             .map_err(open_err)?;
         let read = SqlitePoolOptions::new()
