@@ -214,6 +214,7 @@ async fn main() -> anyhow::Result<()> {
         .transpose()?
         .unwrap_or(600);
     let config = Config::load(None)?;
+    eportal::telemetry::init_tracing(config.log_format);
     let discipline = config.worker.discipline;
     let concurrency = config.worker.concurrency;
     let app = App::build(config).await?;

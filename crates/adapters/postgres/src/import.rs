@@ -131,6 +131,7 @@ impl PgStore {
             .bind(entry),
         )
         .await?;
+        self.wrote(crate::stats::Hot::Students, rows.len() as u64);
         Ok(rows.len() as u64)
     }
 
@@ -254,6 +255,7 @@ impl PgStore {
             .bind(matric),
         )
         .await?;
+        self.wrote(crate::stats::Hot::Registrations, rows.len() as u64);
         Ok(rows.len() as u64)
     }
 }

@@ -18,6 +18,7 @@ mod ordered;
 mod outbox;
 mod results;
 mod sheets;
+mod stats;
 mod users;
 mod workflow;
 
@@ -70,6 +71,8 @@ pub struct PgStore {
     order: QueueOrder,
     /// Who this store is when it claims outbox rows: unique per `connect`, shared by clones.
     relay_id: Arc<str>,
+    /// Rows written to the tables that grow, to keep their statistics fresh (`stats.rs`).
+    stats: Arc<stats::Stats>,
 }
 
 impl PgStore {
@@ -125,7 +128,13 @@ impl PgStore {
             outbox_claim_ms: i64::try_from(opts.outbox_claim.as_millis()).unwrap_or(i64::MAX),
             order: opts.order,
             relay_id: relay_id.into(),
+            stats: Arc::default(),
         })
+    }
+
+    /// Notes rows written to a table that grows (see `stats.rs`).
+    pub(crate) fn wrote(&self, table: stats::Hot, rows: u64) {
+        self.stats.wrote(&self.pool, table, rows);
     }
 
     /// Brings the schema up to date. Safe to run from several processes at once: the

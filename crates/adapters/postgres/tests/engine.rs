@@ -137,3 +137,63 @@ fn test_databases_keep_the_server_and_options() {
         "postgres://h:5432/x"
     );
 }
+
+/// A table that grows by thousands of rows is analysed by the store itself: its planner
+/// statistics follow the import without autovacuum (which may be off, and which waits a
+/// naptime between runs).
+#[tokio::test]
+async fn a_table_that_grows_fast_is_analysed_by_the_store() {
+    use eportal_core::model::{Registration, Student};
+    use eportal_core::{AcademicSession, MatricNo};
+    let url = common::fresh_database().await;
+    let store = common::connect(&url, &PgStoreOptions::default()).await;
+    let uni = seed(&store).await;
+    let analysed = |store: PgStore| async move {
+        sqlx::query_scalar::<_, bool>(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables \
+             WHERE relname = 'registrations'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("pg_stat_user_tables")
+    };
+    assert!(
+        !analysed(store.clone()).await,
+        "a fresh table has not been analysed"
+    );
+    let programme = store
+        .student(&uni.students[0])
+        .await
+        .unwrap()
+        .expect("a seeded student")
+        .programme_code;
+    let students: Vec<Student> = (0..6_000)
+        .map(|i| Student {
+            matric_no: MatricNo::parse(&format!("STA/2024/{:05}", i + 1)).unwrap(),
+            surname: "Stats".into(),
+            first_name: format!("N{i}"),
+            programme_code: programme.clone(),
+            level: 100,
+            entry_session: AcademicSession::new(2024).unwrap(),
+        })
+        .collect();
+    store.upsert_students(&students).await.unwrap();
+    let regs: Vec<Registration> = students
+        .iter()
+        .map(|s| Registration {
+            matric_no: s.matric_no.clone(),
+            course_code: uni.csc101.course_code.clone(),
+            session: uni.csc101.session,
+            semester: uni.csc101.semester,
+        })
+        .collect();
+    store.upsert_registrations(&regs).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !analysed(store.clone()).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "registrations not analysed 20 s after 6,000 rows were written"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
