@@ -211,7 +211,8 @@ pub(super) struct CoursePage {
     /// Registered students with no score and no ABS, for the lecturer to confirm.
     unscored: Vec<String>,
     max_upload: String,
-    /// Offer the amendment form (the result is published; the service decides who may ask).
+    /// Offer the amendment form (the result is published and the person may ask; the service
+    /// still decides when the form arrives).
     amend_open: bool,
     amend_chain: String,
     amendments: Vec<AmendmentLine>,
@@ -241,6 +242,9 @@ pub(super) async fn course_page(
     let result = detail.state;
     let history = services.sheet_history(&s.who, term).await?;
     let amendments = services.amendments_of(&s.who, term).await?;
+    // Only the course's lecturer and the registry may ask for an amendment.
+    let may_amend =
+        s.who.has(eportal_core::Role::Admin) || services.is_allocated(&s.who, term).await?;
     let code = class.course.code.to_string();
     let state = result.state;
     Ok(CoursePage {
@@ -278,7 +282,7 @@ pub(super) async fn course_page(
         offer_submit: matches!(state, WorkflowState::Draft | WorkflowState::Returned),
         unscored: detail.unscored.iter().map(ToString::to_string).collect(),
         max_upload: size_words(services.config.limits.max_upload_bytes),
-        amend_open: state == WorkflowState::Published,
+        amend_open: state == WorkflowState::Published && may_amend,
         amend_chain: services
             .config
             .workflow
