@@ -314,3 +314,56 @@ async fn a_shorter_chain_a_rejection_and_every_wrong_request_say_why() {
     assert_eq!(after["total"], 65, "{after}");
     assert_eq!(after["amended"]["amendment_id"], id, "{after}");
 }
+
+/// An HOD who teaches the course asks for an amendment: no HOD is free to take the HOD step,
+/// so the dean takes it (`workflow.self_approval = "escalate"`, the default), and the
+/// amendment goes on to senate.
+#[tokio::test]
+async fn the_dean_takes_the_step_of_an_hod_who_asked() {
+    use eportal_core::model::Allocation;
+    use eportal_core::{AcademicSession, CourseCode, Role, Semester};
+    let app = spawn_app_with(|c| c.workflow.amendment_approvals = "hod,senate".into()).await;
+    publish(&app, CSC201.0).await;
+    let store = &app.running.services.ports.store;
+    let mut hod = store.user(HOD).await.unwrap().expect("the HOD's account");
+    hod.roles.push(Role::Lecturer);
+    store.upsert_users(&[hod]).await.unwrap();
+    store
+        .upsert_allocations(&[Allocation {
+            course_code: CourseCode::parse(CSC201.0).unwrap(),
+            session: AcademicSession::new(2024).unwrap(),
+            semester: Semester::First,
+            staff_id: HOD.into(),
+        }])
+        .await
+        .unwrap();
+
+    let records = json!([{ "matric": STUDENTS[0], "ca": "30", "exam": "50" }]);
+    let (status, a) = request(&app, HOD, "a page of script 2 was not marked", records).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{a}");
+    let id = a["id"].as_i64().unwrap();
+    let admin = app.login(ADMIN).await;
+    app.wait_processed(&admin, a["sheet_id"].as_i64().unwrap())
+        .await;
+
+    let (status, body) = decide(&app, HOD, id, json!({"decision": "approve"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("you asked for this amendment"),
+        "{body}"
+    );
+    // Senate is not next up from the HOD: it cannot skip the dean.
+    let (status, _) = decide(&app, SENATE, id, json!({"decision": "approve"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = decide(&app, DEAN, id, json!({"decision": "approve"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["approvals"][0]["role"], "hod", "{body}");
+    assert_eq!(body["approvals"][0]["by"], DEAN, "{body}");
+    let (status, body) = decide(&app, SENATE, id, json!({"decision": "approve"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    wait_status(&app, &admin, id, "applied").await;
+    assert_eq!(line(&app, STUDENTS[0]).await["total"], 80);
+}

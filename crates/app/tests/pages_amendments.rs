@@ -122,7 +122,11 @@ async fn a_lecturer_asks_reviewers_approve_and_the_student_sees_the_mark() {
     // A reviewer reads the course's amendments but is not offered the form to ask for one.
     let hod_view = signed_in(&app, HOD).await.get(COURSE_PAGE).await;
     assert!(hod_view.body.contains(&href), "{}", hod_view.body);
-    assert!(!hod_view.body.contains("id=\"amend-form\""), "{}", hod_view.body);
+    assert!(
+        !hod_view.body.contains("id=\"amend-form\""),
+        "{}",
+        hod_view.body
+    );
 
     for who in [HOD, DEAN, SENATE] {
         approve_from_list(&app, who, &href).await;

@@ -7,9 +7,11 @@
 //! what it would change before it does. Single records are written as a small CSV sheet, so
 //! there is one path for both. The rules of the chain are the core's
 //! ([`eportal_core::amendment`]); this adds who may act for which course ([`super::scope`])
-//! and that nobody approves an amendment they asked for or already approved.
+//! and that nobody approves an amendment they asked for or already approved (the next
+//! reviewer up takes a step whose every reviewer is kept from it, as in the workflow).
 
 use super::{Principal, ServiceError, ServiceResult, Services};
+use crate::config::SelfApproval;
 use eportal_core::amendment::{self, AmendmentError, AmendmentStatus, Decision, Verdict};
 use eportal_core::model::{Course, CourseTerm};
 use eportal_core::workflow::WorkflowState;
@@ -282,6 +284,36 @@ impl Services {
         Ok(mine)
     }
 
+    /// With `workflow.self_approval = "escalate"` (the default), as in the workflow: when every
+    /// holder of the current step's role (in the course's department or faculty) asked for the
+    /// amendment or approved an earlier step, or there is none, the next reviewer up may take
+    /// the step in their place.
+    async fn lend_conflicted_step(
+        &self,
+        a: &Amendment,
+        course: &Course,
+        roles: &mut Vec<Role>,
+    ) -> ServiceResult<()> {
+        if self.config.workflow.self_approval != SelfApproval::Escalate
+            || a.status != AmendmentStatus::Pending
+        {
+            return Ok(());
+        }
+        let Some(step) = a.chain.step(a.approvals.len()) else {
+            return Ok(());
+        };
+        let up = super::duties::next_up(step);
+        if roles.contains(&step) || !up.is_some_and(|u| roles.contains(&u)) {
+            return Ok(());
+        }
+        let (holders, _) = self.holders(step, course).await?;
+        let conflicted = |id: &str| a.requested_by == id || a.approvals.iter().any(|x| x.by == id);
+        if holders.iter().all(|h| conflicted(&h.staff_id)) {
+            roles.push(step);
+        }
+        Ok(())
+    }
+
     /// A reviewer's decision on an amendment at its current step. The last approval queues
     /// its scores to be applied; a rejection ends it with nothing changed.
     pub async fn decide_amendment(
@@ -293,7 +325,8 @@ impl Services {
     ) -> ServiceResult<Amendment> {
         let a = self.amendment_or_404(id).await?;
         let course = self.course_of(&a.term).await?;
-        let roles = self.review_roles_in(who, &course.department_code).await?;
+        let mut roles = self.review_roles_in(who, &course.department_code).await?;
+        self.lend_conflicted_step(&a, &course, &mut roles).await?;
         if roles.is_empty() {
             return Err(if self.may_see(who, &a).await? {
                 ServiceError::Forbidden(format!(

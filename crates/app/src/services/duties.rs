@@ -18,7 +18,7 @@ use eportal_core::Role;
 use eportal_ports::store::CourseResultState;
 
 /// The reviewer above `role` in the approval chain.
-fn next_up(role: Role) -> Option<Role> {
+pub(crate) fn next_up(role: Role) -> Option<Role> {
     match role {
         Role::Hod => Some(Role::Dean),
         Role::Dean => Some(Role::Senate),
@@ -78,7 +78,11 @@ impl Services {
 
     /// The staff holding `role` for this course (HODs of its department, deans of its
     /// faculty, senate), and how to name them.
-    async fn holders(&self, role: Role, course: &Course) -> ServiceResult<(Vec<Staff>, String)> {
+    pub(crate) async fn holders(
+        &self,
+        role: Role,
+        course: &Course,
+    ) -> ServiceResult<(Vec<Staff>, String)> {
         let store = &self.ports.store;
         let all = store.staff_with_role(role).await?;
         let depts = store.departments().await?;
