@@ -17,7 +17,6 @@
 use crate::convert::kind_name;
 use crate::error::db;
 use crate::results::recompute;
-use crate::stats::Hot;
 use crate::PgStore;
 use eportal_core::amendment::AmendmentStatus;
 use eportal_core::model::CourseTerm;
@@ -146,15 +145,7 @@ pub(crate) async fn apply(
     };
     tx.commit().await.map_err(db)?;
     if let ApplyOutcome::Applied { affected } = &result {
-        let n = affected.len() as u64;
-        for table in [
-            Hot::CurrentScores,
-            Hot::ScoreVersions,
-            Hot::SemesterResults,
-            Hot::Ledger,
-        ] {
-            store.wrote(table, n);
-        }
+        store.stats.wrote_scores(&store.pool, affected.len() as u64);
     }
     Ok(result)
 }

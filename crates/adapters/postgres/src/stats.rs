@@ -53,6 +53,19 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
+    /// Notes an applied sheet that set the scores of `students`: their current scores,
+    /// versions, semester results and ledger entries.
+    pub(crate) fn wrote_scores(self: &Arc<Self>, pool: &PgPool, students: u64) {
+        for table in [
+            Hot::CurrentScores,
+            Hot::ScoreVersions,
+            Hot::SemesterResults,
+            Hot::Ledger,
+        ] {
+            self.wrote(pool, table, students);
+        }
+    }
+
     /// Notes `rows` written to `table`; analyses it in the background when they are due.
     pub(crate) fn wrote(self: &Arc<Self>, pool: &PgPool, table: Hot, rows: u64) {
         let i = table as usize;

@@ -10,16 +10,18 @@
 //! and that nobody approves an amendment they asked for or already approved (the next
 //! reviewer up takes a step whose every reviewer is kept from it, as in the workflow).
 
+use super::sheet_template::csv_field as cell;
 use super::{Principal, ServiceError, ServiceResult, Services};
 use crate::config::SelfApproval;
 use eportal_core::amendment::{self, AmendmentError, AmendmentStatus, Decision, Verdict};
 use eportal_core::model::{Course, CourseTerm};
 use eportal_core::workflow::WorkflowState;
-use eportal_core::Role;
+use eportal_core::{CourseCode, Role};
 use eportal_ports::{
     Amendment, Approval, NewAmendment, NewSheet, Rejection, SheetMode, SheetReport,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// Most single records one amendment may carry (a longer change is a sheet).
 pub const MAX_RECORDS: usize = 200;
@@ -55,15 +57,6 @@ pub struct AmendmentDetail {
     /// While pending: the reviewer of the next step.
     pub waiting_for: Option<Role>,
     pub sheet: SheetReport,
-}
-
-/// A CSV cell: quoted when it holds a comma, a quote or a line break.
-fn cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// The records as a CSV score sheet the sheet reader takes: a title line (which also makes
@@ -267,6 +260,8 @@ impl Services {
             .store
             .amendments_in(AmendmentStatus::Pending)
             .await?;
+        // Scope is per course: looked up once for each, however many amendments it has.
+        let mut roles_by_course: HashMap<CourseCode, Vec<Role>> = HashMap::new();
         let mut mine = Vec::new();
         for a in pending {
             let Some(step) = a.chain.step(a.approvals.len()) else {
@@ -275,9 +270,13 @@ impl Services {
             if !who.has(step) {
                 continue;
             }
-            let course = self.course_of(&a.term).await?;
-            let roles = self.review_roles_in(who, &course.department_code).await?;
-            if roles.contains(&step) {
+            let code = &a.term.course_code;
+            if !roles_by_course.contains_key(code) {
+                let course = self.course_of(&a.term).await?;
+                let roles = self.review_roles_in(who, &course.department_code).await?;
+                roles_by_course.insert(code.clone(), roles);
+            }
+            if roles_by_course[code].contains(&step) {
                 mine.push(a);
             }
         }
