@@ -9,7 +9,6 @@ use crate::services::auth::{new_token_key, TOKEN_KEY_SETTING};
 use crate::services::Services;
 use crate::telemetry::Metrics;
 use anyhow::Context;
-use eportal_core::GradingPolicy;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -63,7 +62,7 @@ pub struct Running {
 }
 
 impl App {
-    /// Connects the engines (migrating the database) and loads the institution's policy.
+    /// Connects the engines (migrating the database) and loads the active grading policy book.
     pub async fn build(config: Config) -> anyhow::Result<App> {
         config.validate()?;
         let ports = engines::connect(&config).await?;
@@ -72,10 +71,7 @@ impl App {
 
     /// Builds the services over already-connected ports.
     pub async fn with_ports(config: Config, ports: crate::services::Ports) -> anyhow::Result<App> {
-        let policy = match ports.store.institution().await? {
-            Some((_, p)) => p,
-            None => GradingPolicy::default(),
-        };
+        let book = ports.store.active_policy().await?.unwrap_or_default();
         let key_hex = ports
             .store
             .setting_or_init(TOKEN_KEY_SETTING, &new_token_key())
@@ -86,7 +82,7 @@ impl App {
         let metrics = Arc::new(Metrics::new());
         ports.breakers.register(&metrics);
         Ok(App {
-            services: Services::new(ports, config, policy, metrics, key, ledger_key),
+            services: Services::new(ports, config, book, metrics, key, ledger_key),
         })
     }
 
@@ -161,7 +157,9 @@ impl App {
                 let s = stopped.clone();
                 tasks.spawn(async move { me.run_link_sender(s).await });
             }
-            if role.runs_portal() && services.ports.uses_outbox_relay {
+            // Every process relays: jobs written by a worker (a regrade's next phase) reach
+            // the queue even where no portal runs.
+            if services.ports.uses_outbox_relay {
                 let me = services.clone();
                 let s = stopped.clone();
                 tasks.spawn(async move { me.run_relay(s).await });

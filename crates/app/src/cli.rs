@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `import`, `demo` and `audit verify`. Each command
+//! The command line: `serve`, `migrate`, `import`, `regrade`, `demo` and `audit verify`. Each command
 //! loads the layered configuration (file → `EPORTAL_*` variables → flags), then calls into
 //! the library.
 //!
@@ -13,6 +13,7 @@ use crate::demo::{self, DemoArgs};
 use crate::services::import::ImportKind;
 use crate::App;
 use clap::{Parser, Subcommand};
+use eportal_core::PolicyScope;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,7 +58,15 @@ pub enum Command {
         /// The file to import.
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// For a policy: whom it is for — `default` (the institution), `cohort:2025/2026`
+        /// (students admitted from that session on) or `results:2025/2026` (results from
+        /// that session on). A new policy is switched to by a regrade (see `regrade`).
+        #[arg(long, value_name = "SCOPE", default_value = "default", value_parser = PolicyScope::parse)]
+        scope: PolicyScope,
     },
+    /// Change a grading policy and follow the regrade that switches to it (run by the
+    /// workers), follow the latest regrade, or --dry-run: what a change would do.
+    Regrade(crate::regrade_cli::RegradeArgs),
     /// Build a demo university, process its score sheets, and serve it.
     Demo(DemoArgs),
     /// Check the records: `audit verify` walks the tamper-evident ledger.
@@ -157,7 +166,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
             println!("the database ({shown}) is up to date");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { kind, file } => import(config, kind, file).await,
+        Command::Import { kind, file, scope } => import(config, kind, file, scope).await,
+        Command::Regrade(args) => crate::regrade_cli::run(config, args).await,
         Command::Demo(args) => {
             demo::run(config, cli.data_dir.is_some(), args).await?;
             Ok(ExitCode::SUCCESS)
@@ -205,13 +215,18 @@ fn role_name(role: ProcessRole) -> &'static str {
     }
 }
 
-async fn import(config: Config, kind: ImportKind, file: PathBuf) -> Result<ExitCode, Failure> {
+async fn import(
+    config: Config,
+    kind: ImportKind,
+    file: PathBuf,
+    scope: PolicyScope,
+) -> Result<ExitCode, Failure> {
     let bytes =
         std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let app = build(config).await?;
     let report = app
         .services
-        .import(kind, &bytes)
+        .import_scoped(kind, &bytes, scope, "command line")
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     if !report.ignored_columns.is_empty() {
@@ -235,6 +250,19 @@ async fn import(config: Config, kind: ImportKind, file: PathBuf) -> Result<ExitC
         report.imported,
         report.rejected.len()
     );
+    if let Some(r) = &report.regrade {
+        match r.status {
+            eportal_ports::RegradeStatus::Done => println!(
+                "grading policy version {} is active (no scores to regrade)",
+                r.to_version
+            ),
+            _ => println!(
+                "grading policy version {} is waiting for regrade {}, which the workers run; \
+                 follow it with: eportal regrade",
+                r.to_version, r.id
+            ),
+        }
+    }
     Ok(if report.rejected.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod engines;
 pub mod http;
 pub mod pages;
+pub mod regrade_cli;
 pub mod services;
 pub mod telemetry;
 

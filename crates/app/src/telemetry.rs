@@ -38,6 +38,10 @@ pub struct Metrics {
     /// Jobs received again after an earlier delivery (a retry, or a worker that stopped, hung
     /// or lost its connection while holding it).
     pub jobs_redelivered: IntCounter,
+    /// Regrade tasks done by this process, by phase (map, reduce, commit).
+    pub regrade_tasks: IntCounterVec,
+    /// Score records graded by this process's regrade map tasks.
+    pub regrade_records: IntCounter,
     /// Requests answered by the fast lane (cached results reads), a part of `http_requests`.
     pub http_fast_lane: IntCounter,
     /// Worker tasks that died (a panic) and were started again.
@@ -106,6 +110,17 @@ impl Metrics {
                 &r,
                 "eportal_http_fast_lane_total",
                 "Requests answered by the fast lane for cached results reads (also counted in eportal_http_requests_total)",
+            ),
+            regrade_tasks: counter(
+                &r,
+                "eportal_regrade_tasks_total",
+                "Regrade tasks done, by phase (map, reduce, commit)",
+                &["phase"],
+            ),
+            regrade_records: single_counter(
+                &r,
+                "eportal_regrade_records_total",
+                "Score records graded by regrade map tasks",
             ),
             jobs_redelivered: single_counter(
                 &r,

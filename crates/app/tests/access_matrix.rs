@@ -91,6 +91,9 @@ POST   /api/v1/score-sheets/{id}/confirm                               U    N   
 GET    /api/v1/me/review-queue                                         U    R   R   R    R    A   A    A    A   A   R
 GET    /api/v1/admin/sheets                                            U    R   R   R    R    R   R    R    R   A   A
 GET    /api/v1/admin/dead-letters                                      U    R   R   R    R    R   R    R    R   A   A
+POST   /api/v1/admin/policies                                          U    R   R   R    R    R   R    R    R   R   V
+GET    /api/v1/admin/regrades                                          U    R   R   R    R    R   R    R    R   A   A
+GET    /api/v1/admin/regrades/{id}                                     U    R   R   R    R    R   R    R    R   N   N
 GET    /api/v1/me/courses                                              U    A   A   A    A    A   A    A    A   A   A
 GET    /api/v1/course-results/{course}/{session}/{semester}            U    R   R   A    R    A   R    A    R   A   A
 GET    /api/v1/course-results/{course}/{session}/{semester}/class-list U    R   R   A    R    A   R    A    R   A   A

@@ -50,9 +50,10 @@ async fn publishing_warms_every_students_cached_results() {
     process_and_approve(&app, CSC201.0, HOD).await;
     process_and_approve(&app, MTH201.0, MTH_HOD).await;
     let cache = app.running.services.ports.cache.clone();
+    let version = app.running.services.policies.known_version();
     let keys: Vec<String> = STUDENTS
         .iter()
-        .map(|m| results_cache_key(&MatricNo::parse(m).unwrap()))
+        .map(|m| results_cache_key(version, &MatricNo::parse(m).unwrap()))
         .collect();
     for k in &keys {
         assert!(
@@ -109,7 +110,8 @@ async fn a_stale_copy_written_after_the_warm_up_is_replaced_by_the_second_pass()
     process_and_approve(&app, CSC201.0, HOD).await;
     act(&app, SENATE, CSC201.0, "publish").await;
     let cache = app.running.services.ports.cache.clone();
-    let key = results_cache_key(&MatricNo::parse(STUDENTS[0]).unwrap());
+    let version = app.running.services.policies.known_version();
+    let key = results_cache_key(version, &MatricNo::parse(STUDENTS[0]).unwrap());
     let deadline = Instant::now() + Duration::from_secs(15);
     while cache.get(&key).await.unwrap().is_none() {
         assert!(

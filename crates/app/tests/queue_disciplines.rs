@@ -217,6 +217,7 @@ impl Line {
 fn sheet_of(d: &Delivery) -> i64 {
     match d.envelope.job {
         Job::ProcessSheet { sheet_id } => sheet_id,
+        ref other => panic!("only sheet jobs are queued here, not {other:?}"),
     }
 }
 

@@ -17,6 +17,12 @@ pub const ENVELOPE_VERSION: u8 = 1;
 pub enum Job {
     /// Parse, validate and apply one uploaded score sheet.
     ProcessSheet { sheet_id: i64 },
+    /// Grade the records of one partition of course results under a regrade's new book.
+    RegradeMap { regrade_id: i64, part: u32 },
+    /// Compute the semester results of one partition of students from the graded records.
+    RegradeReduce { regrade_id: i64, part: u32 },
+    /// Switch to the regrade's book, with everything the map and reduce tasks wrote.
+    RegradeCommit { regrade_id: i64 },
 }
 
 /// A job as it travels through a queue: the job, its version and the request that caused

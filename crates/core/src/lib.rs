@@ -15,9 +15,12 @@ pub mod grading;
 pub mod jobs;
 pub mod ledger;
 pub mod model;
+pub mod policy_book;
+pub mod regrade;
 pub mod sheet;
 pub mod workflow;
 
 pub use domain::{AcademicSession, CourseCode, MatricNo, ParseError, Role, Score, Semester};
 pub use gpa::Gpa;
 pub use grading::GradingPolicy;
+pub use policy_book::{PolicyBook, PolicyScope};

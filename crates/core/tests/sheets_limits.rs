@@ -194,7 +194,7 @@ proptest! {
         let known: HashSet<MatricNo> = ["A/0", "A/1", "A/2", "B/9"].iter().map(|s| MatricNo::parse(s).unwrap()).collect();
         let registered: HashSet<MatricNo> = ["A/0", "A/1", "A/2"].iter().map(|s| MatricNo::parse(s).unwrap()).collect();
         let policy = GradingPolicy::default();
-        let v = validate(&sheet, &Roster { known, registered: registered.clone() }, &policy);
+        let v = validate(&sheet, &Roster { known, registered: registered.clone(), ..Roster::default() }, &policy);
 
         let accepted: HashSet<usize> = v.accepted.iter().map(|a| a.row).collect();
         let rejected: HashSet<usize> = v.rejected.iter().map(|e| e.row).collect();

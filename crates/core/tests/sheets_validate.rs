@@ -4,8 +4,8 @@
 
 use eportal_core::grading::GradingPolicy;
 use eportal_core::sheet::{
-    parse, validate, AcceptedRow, ParsedSheet, RawRow, Roster, RowErrorKind, SheetFormat,
-    SheetLimits, Validated,
+    parse, validate, validate_by, AcceptedRow, ParsedSheet, RawRow, Roster, RowErrorKind,
+    SheetFormat, SheetLimits, Validated,
 };
 use eportal_core::{MatricNo, Score};
 
@@ -17,6 +17,7 @@ fn roster(known: &[&str], registered: &[&str]) -> Roster {
     Roster {
         known: known.iter().map(|s| m(s)).collect(),
         registered: registered.iter().map(|s| m(s)).collect(),
+        ..Roster::default()
     }
 }
 
@@ -293,6 +294,22 @@ fn totals_and_grades_follow_the_policy() {
     let four = validate(&s, &everyone(&who), &GradingPolicy::four_point());
     let points: Vec<u8> = four.accepted.iter().map(|a| a.points).collect();
     assert_eq!(points, vec![3, 4, 0, 4, 1]);
+}
+
+#[test]
+fn each_row_is_graded_under_its_students_policy() {
+    // The same 65.5 is B on both scales: 4 points on the 5-point scale (A/1), 3 on the
+    // 4-point scale the other student's cohort is graded under (A/2).
+    let s = sheet(&[(2, "A/1", "25.5", "40"), (3, "A/2", "25.5", "40")]);
+    let (five, four) = (GradingPolicy::default(), GradingPolicy::four_point());
+    let policy_of = |who: &MatricNo| if who.as_str() == "A/2" { &four } else { &five };
+    let v = validate_by(&s, &everyone(&["A/1", "A/2"]), &policy_of);
+    let got: Vec<(&str, u8)> = v
+        .accepted
+        .iter()
+        .map(|a| (a.grade.as_str(), a.points))
+        .collect();
+    assert_eq!(got, vec![("B", 4), ("B", 3)]);
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod documents;
 pub mod error;
 pub mod ledger;
 pub mod notify;
+pub mod policies;
 pub mod queue;
 pub mod rate;
 pub mod store;
@@ -33,6 +34,7 @@ pub use documents::{DocumentKind, Documents, IssuedDocument, Revocation};
 pub use error::PortError;
 pub use ledger::Ledger;
 pub use notify::{Notice, Notifier};
+pub use policies::{Committed, Policies, Regrade, RegradeParts, RegradeStatus};
 pub use queue::{Delivery, JobQueue, QueueStats};
 pub use rate::RateLimits;
 pub use store::{

@@ -14,7 +14,7 @@ use eportal_core::model::{
 };
 use eportal_core::sheet::{AcceptedRow, Roster, RowError};
 use eportal_core::workflow::WorkflowState;
-use eportal_core::{CourseCode, GradingPolicy, MatricNo, Role};
+use eportal_core::{CourseCode, GradingPolicy, MatricNo, PolicyBook, Role};
 use serde::{Deserialize, Serialize};
 
 /// The university's people, courses and registrations. Bulk writes are upserts keyed by the
@@ -23,7 +23,12 @@ use serde::{Deserialize, Serialize};
 /// whole call with [`crate::PortError::Invalid`]; importers check references first.
 #[async_trait]
 pub trait Directory: Send + Sync {
+    /// Stores the institution. While no grading policy book is stored, `policy` becomes
+    /// book version 1, active at once; after that a policy changes only through a regrade
+    /// ([`crate::Policies::start_regrade`]) and `policy` is not used.
     async fn put_institution(&self, inst: &Institution, policy: &GradingPolicy) -> PortResult<()>;
+    /// The institution, with the default policy of the active book (or the policy stored
+    /// with it before books existed).
     async fn institution(&self) -> PortResult<Option<(Institution, GradingPolicy)>>;
     async fn upsert_faculties(&self, rows: &[Faculty]) -> PortResult<u64>;
     async fn upsert_departments(&self, rows: &[Department]) -> PortResult<u64>;
@@ -253,6 +258,9 @@ pub enum ApplyOutcome {
     /// Judged and held, nothing applied: it would remove this many scores and the lecturer
     /// has not confirmed that.
     Held { removed: u32 },
+    /// The sheet was judged under a grading policy book that is no longer active (a regrade
+    /// switched meanwhile): nothing applied; judge it again under the active book.
+    PolicyChanged { active: u32 },
 }
 
 #[async_trait]
@@ -285,7 +293,9 @@ pub trait Sheets: Send + Sync {
     /// version where they changed (history kept), students left off a replacing sheet
     /// removed, row errors stored, older processed or held sheets of the term marked
     /// superseded (by a replacing sheet only), the sheet's status, counts and changes set, and
-    /// the semester results of affected students recomputed under `policy`. A replacing sheet
+    /// the semester results of affected students recomputed under `book` (each under their own
+    /// policy). A sheet judged under a book that is not the active one is not applied
+    /// ([`ApplyOutcome::PolicyChanged`]). A replacing sheet
     /// that would remove scores without the lecturer's confirmation is held instead, with its
     /// changes and row errors stored and nothing applied. Idempotent: a sheet that is already
     /// final changes nothing.
@@ -293,7 +303,7 @@ pub trait Sheets: Send + Sync {
         &self,
         sheet_id: i64,
         outcome: &SheetOutcome,
-        policy: &GradingPolicy,
+        book: &PolicyBook,
     ) -> PortResult<ApplyOutcome>;
 
     /// The lecturer confirms the removals of a held sheet: it is queued again, with a new
@@ -338,12 +348,9 @@ pub trait Results: Send + Sync {
         matric: &MatricNo,
         term: &CourseTerm,
     ) -> PortResult<Vec<CourseRecord>>;
-    /// Recomputes and stores the semester results of these students under `policy`.
-    async fn recompute_results(
-        &self,
-        matrics: &[MatricNo],
-        policy: &GradingPolicy,
-    ) -> PortResult<()>;
+    /// Recomputes and stores the semester results of these students under `book` (each under
+    /// their own policy).
+    async fn recompute_results(&self, matrics: &[MatricNo], book: &PolicyBook) -> PortResult<()>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -388,6 +395,7 @@ pub trait RecordStore:
     + crate::Ledger
     + crate::Documents
     + crate::Amendments
+    + crate::Policies
     + Send
     + Sync
 {

@@ -11,6 +11,9 @@
 //! sheet is held until the amendment is approved, and applying it marks the amendment
 //! applied.
 //!
+//! Scores are graded under the active policy book: an apply holds off a regrade's switch
+//! while it runs and applies nothing from a sheet judged under another book.
+//!
 //! Must never apply anything from a sheet that is already final (a redelivered job), and
 //! never remove a score the lecturer did not confirm removing.
 
@@ -21,7 +24,7 @@ use crate::PgStore;
 use eportal_core::amendment::AmendmentStatus;
 use eportal_core::model::CourseTerm;
 use eportal_core::sheet::{AcceptedRow, RowError};
-use eportal_core::{GradingPolicy, MatricNo};
+use eportal_core::{MatricNo, PolicyBook};
 use eportal_ports::amendments::words;
 use eportal_ports::changes::{held_message, ChangeTally};
 use eportal_ports::error::PortResult;
@@ -33,9 +36,14 @@ pub(crate) async fn apply(
     store: &PgStore,
     sheet_id: i64,
     outcome: &SheetOutcome,
-    policy: &GradingPolicy,
+    book: &PolicyBook,
 ) -> PortResult<ApplyOutcome> {
     let mut tx = store.pool.begin().await.map_err(db)?;
+    // First of all: from here a regrade cannot switch books until this transaction ends, and
+    // a sheet judged under a book that is no longer active applies nothing.
+    if let Some(active) = crate::policies::stale_book(&mut tx, book).await? {
+        return Ok(ApplyOutcome::PolicyChanged { active });
+    }
     let Some(row) = sqlx::query("SELECT course_code, session, semester FROM sheets WHERE id = $1")
         .bind(sheet_id)
         .fetch_optional(&mut *tx)
@@ -134,7 +142,7 @@ pub(crate) async fn apply(
                 confirmed,
                 amendment,
             };
-            let outcome = judged(&mut tx, &term, &sheet, accepted, rejected, policy).await?;
+            let outcome = judged(&mut tx, &term, &sheet, accepted, rejected, book).await?;
             if let (Some((id, AmendmentStatus::Approved)), ApplyOutcome::Applied { .. }) =
                 (amendment, &outcome)
             {
@@ -193,7 +201,7 @@ async fn judged(
     sheet: &Judging,
     accepted: &[AcceptedRow],
     rejected: &[RowError],
-    policy: &GradingPolicy,
+    book: &PolicyBook,
 ) -> PortResult<ApplyOutcome> {
     let sheet_id = sheet.id;
     let counts = (
@@ -300,7 +308,7 @@ async fn judged(
     }
 
     let affected: Vec<String> = affected.into_iter().collect();
-    recompute(conn, &affected, policy).await?;
+    recompute(conn, &affected, book).await?;
     let key = (term.code.as_str(), term.session, term.semester);
     crate::ledger::append_scores(conn, key, sheet_id, &new_versions, &removed, now_ms()).await?;
     let affected = affected

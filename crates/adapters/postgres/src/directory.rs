@@ -1,10 +1,11 @@
 //! The university's people, courses and registrations in PostgreSQL: the institution and
-//! its grading policy, lookups and rosters. The bulk upserts live in `import`.
+//! its grading policy (the default of the active policy book), lookups and rosters. The bulk upserts live in `import`.
 //!
 //! Must never hand back a row it could not re-validate as a domain value.
 
 use crate::convert::{self, get, term_key};
 use crate::error::db;
+use crate::policies::{read_book, ACTIVE_BOOK};
 use crate::PgStore;
 use async_trait::async_trait;
 use eportal_core::model::{
@@ -12,9 +13,9 @@ use eportal_core::model::{
     Staff, Student,
 };
 use eportal_core::sheet::Roster;
-use eportal_core::{CourseCode, GradingPolicy, MatricNo, Role};
+use eportal_core::{CourseCode, GradingPolicy, MatricNo, PolicyBook, Role};
 use eportal_ports::error::PortResult;
-use eportal_ports::{Directory, PortError};
+use eportal_ports::{now_ms, Directory, PortError};
 use sqlx::postgres::PgRow;
 
 fn student(row: &PgRow) -> PortResult<Student> {
@@ -51,28 +52,58 @@ impl Directory for PgStore {
             .map_err(|e| PortError::Invalid(format!("grading policy: {e}")))?;
         let policy_json = serde_json::to_string(policy)
             .map_err(|e| PortError::Invalid(format!("grading policy: {e}")))?;
-        self.run(
-            sqlx::query(
-                "INSERT INTO institution (id, name, short_name, policy_json) VALUES (1, $1, $2, $3) \
-                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, \
-                 short_name = EXCLUDED.short_name, policy_json = EXCLUDED.policy_json",
-            )
-            .bind(&inst.name)
-            .bind(&inst.short_name)
-            .bind(policy_json),
+        let first_book = PolicyBook {
+            version: 1,
+            ..PolicyBook::single(policy.clone())
+        };
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(
+            "INSERT INTO institution (id, name, short_name, policy_json) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, \
+             short_name = EXCLUDED.short_name, policy_json = EXCLUDED.policy_json",
         )
+        .bind(&inst.name)
+        .bind(&inst.short_name)
+        .bind(policy_json)
+        .execute(&mut *tx)
         .await
+        .map_err(db)?;
+        // Only the first policy becomes a book (version 1, active at once); later ones change
+        // nothing but the institution row: a policy changes through a regrade. Two first
+        // calls at once agree through the primary key.
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO policy_books (version, book, created_at_ms, created_by, activated_at_ms) \
+             SELECT 1, $1, $2, 'institution', $2 WHERE NOT EXISTS (SELECT 1 FROM policy_books) \
+             ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(first_book.to_json())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
     }
 
     async fn institution(&self) -> PortResult<Option<(Institution, GradingPolicy)>> {
-        let row = sqlx::query("SELECT name, short_name, policy_json FROM institution WHERE id = 1")
+        let sql = format!(
+            "SELECT name, short_name, policy_json, ({ACTIVE_BOOK}) AS book \
+             FROM institution WHERE id = 1"
+        );
+        let row = sqlx::query(&sql)
             .fetch_optional(&self.pool)
             .await
             .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
-        let json: String = get(&row, "policy_json")?;
-        let policy: GradingPolicy = serde_json::from_str(&json)
-            .map_err(|e| PortError::Invalid(format!("stored grading policy is not valid: {e}")))?;
+        let policy = match get::<Option<String>>(&row, "book")? {
+            Some(book) => read_book(&book)?.default,
+            None => {
+                let json: String = get(&row, "policy_json")?;
+                serde_json::from_str(&json).map_err(|e| {
+                    PortError::Invalid(format!("stored grading policy is not valid: {e}"))
+                })?
+            }
+        };
         let inst = Institution {
             name: get(&row, "name")?,
             short_name: get(&row, "short_name")?,
@@ -276,7 +307,8 @@ impl Directory for PgStore {
         let (code, session, semester) = term_key(term);
         let wanted: Vec<&str> = matrics.iter().map(|m| m.as_str()).collect();
         let rows = sqlx::query(
-            "SELECT s.matric_no, (r.matric_no IS NOT NULL) AS registered FROM students s \
+            "SELECT s.matric_no, s.entry_session, (r.matric_no IS NOT NULL) AS registered \
+             FROM students s \
              LEFT JOIN registrations r ON r.matric_no = s.matric_no AND r.course_code = $2 \
              AND r.session = $3 AND r.semester = $4 \
              WHERE s.matric_no = ANY($1::text[])",
@@ -294,6 +326,9 @@ impl Directory for PgStore {
             if get::<bool>(r, "registered")? {
                 roster.registered.insert(m.clone());
             }
+            roster
+                .entry
+                .insert(m.clone(), convert::session(get(r, "entry_session")?)?);
             roster.known.insert(m);
         }
         Ok(roster)

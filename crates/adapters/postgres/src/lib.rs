@@ -2,9 +2,11 @@
 //! transactional outbox that any number of portal processes may relay from safely.
 //!
 //! Every multi-row change runs in one transaction; concurrent processes are kept apart by
-//! constraints, row locks (`FOR UPDATE [SKIP LOCKED]`) and a per-term advisory lock, never
-//! by timing. Queries are built at run time (no compile-time checked macros), so building the
-//! crate never needs a database. This module must never hand a password to a log or an error.
+//! constraints, row locks (`FOR UPDATE [SKIP LOCKED]`), a per-term advisory lock and, for a
+//! regrade's switch to a new grading policy book, a table lock that holds sheet applies off
+//! (`policies`, `switch`), never by timing. Queries are built at run time (no compile-time
+//! checked macros), so building the crate never needs a database. This module must never
+//! hand a password to a log or an error.
 
 mod amendments;
 mod apply;
@@ -16,9 +18,12 @@ mod import;
 mod ledger;
 mod ordered;
 mod outbox;
+mod policies;
+mod regrade;
 mod results;
 mod sheets;
 mod stats;
+mod switch;
 mod users;
 mod workflow;
 

@@ -11,18 +11,19 @@ use crate::PgStore;
 use async_trait::async_trait;
 use eportal_core::gpa::{summarise, Attempt};
 use eportal_core::model::{CourseRecord, CourseTerm, SemesterResult};
-use eportal_core::{Gpa, GradingPolicy, MatricNo};
+use eportal_core::{Gpa, MatricNo, PolicyBook};
 use eportal_ports::error::PortResult;
 use eportal_ports::{now_ms, PortError, Results};
 use sqlx::PgConnection;
 use std::collections::BTreeMap;
 
-/// Recomputes and stores the semester results of `matrics` inside the caller's transaction.
-/// Students who have no current record left lose their stored results.
+/// Recomputes and stores the semester results of `matrics` inside the caller's transaction,
+/// each student's under their own policy in `book`. Students who have no current record left
+/// lose their stored results.
 pub(crate) async fn recompute(
     conn: &mut PgConnection,
     matrics: &[String],
-    policy: &GradingPolicy,
+    book: &PolicyBook,
 ) -> PortResult<()> {
     if matrics.is_empty() {
         return Ok(());
@@ -30,14 +31,17 @@ pub(crate) async fn recompute(
     // Row locks in matric order: two transactions recomputing overlapping students queue up
     // instead of each writing results computed from records the other had not committed.
     // NO KEY UPDATE leaves the foreign-key checks of other writers unblocked.
-    sqlx::query(
-        "SELECT matric_no FROM students WHERE matric_no = ANY($1::text[]) \
+    // The entry session says each student's policy in the book.
+    let entry: BTreeMap<String, i32> = sqlx::query_as(
+        "SELECT matric_no, entry_session FROM students WHERE matric_no = ANY($1::text[]) \
          ORDER BY matric_no FOR NO KEY UPDATE",
     )
     .bind(matrics)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await
-    .map_err(db)?;
+    .map_err(db)?
+    .into_iter()
+    .collect();
     // Two single-table reads joined here rather than in SQL: the plan cannot go wrong
     // however stale the table statistics are after a large first import.
     let rows = sqlx::query(
@@ -87,6 +91,12 @@ pub(crate) async fn recompute(
 
     let mut cols = SemesterColumns::default();
     for (matric, list) in &attempts {
+        let entry = entry.get(matric).ok_or_else(|| {
+            PortError::Invalid(format!(
+                "a current score refers to unknown student {matric}"
+            ))
+        })?;
+        let policy = book.for_student(convert::session(*entry)?);
         for s in summarise(list, policy) {
             cols.push(matric, &s);
         }
@@ -229,16 +239,12 @@ impl Results for PgStore {
         rows.iter().map(convert::course_record).collect()
     }
 
-    async fn recompute_results(
-        &self,
-        matrics: &[MatricNo],
-        policy: &GradingPolicy,
-    ) -> PortResult<()> {
+    async fn recompute_results(&self, matrics: &[MatricNo], book: &PolicyBook) -> PortResult<()> {
         let mut list: Vec<String> = matrics.iter().map(|m| m.as_str().to_string()).collect();
         list.sort();
         list.dedup();
         let mut tx = self.pool.begin().await.map_err(db)?;
-        recompute(&mut tx, &list, policy).await?;
+        recompute(&mut tx, &list, book).await?;
         tx.commit().await.map_err(db)
     }
 }

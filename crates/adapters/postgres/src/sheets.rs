@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use eportal_core::discipline::JobMeta;
 use eportal_core::jobs::{Envelope, Job};
 use eportal_core::model::CourseTerm;
-use eportal_core::GradingPolicy;
+use eportal_core::PolicyBook;
 use eportal_ports::error::PortResult;
 use eportal_ports::{
     now_ms, ApplyOutcome, NewSheet, PortError, SheetOutcome, SheetReport, SheetSummary, Sheets,
@@ -257,9 +257,9 @@ impl Sheets for PgStore {
         &self,
         sheet_id: i64,
         outcome: &SheetOutcome,
-        policy: &GradingPolicy,
+        book: &PolicyBook,
     ) -> PortResult<ApplyOutcome> {
-        apply::apply(self, sheet_id, outcome, policy).await
+        apply::apply(self, sheet_id, outcome, book).await
     }
 
     async fn confirm_sheet(

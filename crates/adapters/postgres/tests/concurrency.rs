@@ -27,6 +27,7 @@ async fn two_processes(opts: &PgStoreOptions) -> (Arc<PgStore>, Arc<PgStore>) {
 fn sheet_of(e: &Envelope) -> i64 {
     match e.job {
         Job::ProcessSheet { sheet_id } => sheet_id,
+        ref other => panic!("only sheet jobs were written, got {other:?}"),
     }
 }
 
@@ -185,9 +186,9 @@ async fn concurrent_applies_of_one_term_end_consistent() {
     let mut tasks = Vec::new();
     for (i, (id, outcome)) in jobs.iter().cloned().enumerate() {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
-        let policy = uni.policy.clone();
+        let book = uni.book.clone();
         tasks.push(tokio::spawn(async move {
-            (id, store.apply_sheet(id, &outcome, &policy).await)
+            (id, store.apply_sheet(id, &outcome, &book).await)
         }));
     }
     let mut outcomes = BTreeMap::new();
@@ -201,7 +202,7 @@ async fn concurrent_applies_of_one_term_end_consistent() {
         if let ApplyOutcome::Held { removed } = outcomes[id] {
             assert_eq!(removed, 1, "only the dropped student");
             a.confirm_sheet(*id, None).await.expect("confirm_sheet");
-            let again = b.apply_sheet(*id, outcome, &uni.policy).await;
+            let again = b.apply_sheet(*id, outcome, &uni.book).await;
             outcomes.insert(*id, again.expect("apply_sheet after confirming"));
         }
     }

@@ -3,8 +3,9 @@
 
 mod common;
 
+use eportal_core::{GradingPolicy, PolicyBook};
 use eportal_ports::contract::store::fixture::{judged, seed, submit};
-use eportal_ports::{Directory, PortError, Results, Sheets};
+use eportal_ports::{Directory, Policies, PortError, Results, Sheets};
 use eportal_postgres::{PgStore, PgStoreOptions};
 use std::time::Duration;
 
@@ -45,6 +46,40 @@ async fn migrating_again_changes_nothing() {
 }
 
 #[tokio::test]
+async fn an_institution_from_before_policy_books_becomes_version_one() {
+    // The schema as it was before policy books, with an institution and its policy.
+    let url = common::empty_database().await;
+    let store = common::connect(&url, &PgStoreOptions::default()).await;
+    let mut before = sqlx::migrate!("./migrations");
+    let older: Vec<_> = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < 10)
+        .cloned()
+        .collect();
+    before.migrations = older.into();
+    before.run(store.pool()).await.expect("migrations up to 9");
+    let policy = GradingPolicy::four_point();
+    sqlx::query(
+        "INSERT INTO institution (name, short_name, policy_json) VALUES ('Old U', 'OU', $1)",
+    )
+    .bind(policy.to_json())
+    .execute(store.pool())
+    .await
+    .unwrap();
+
+    store.migrate().await.expect("the policy books migration");
+    let one = PolicyBook {
+        version: 1,
+        ..PolicyBook::single(policy.clone())
+    };
+    assert_eq!(store.active_policy().await.unwrap(), Some(one));
+    assert_eq!(store.active_policy_version().await.unwrap(), 1);
+    let (_, stored) = store.institution().await.unwrap().expect("institution");
+    assert_eq!(stored, policy);
+}
+
+#[tokio::test]
 async fn every_connection_carries_the_statement_timeout() {
     let url = common::fresh_database().await;
     let opts = PgStoreOptions {
@@ -75,7 +110,7 @@ async fn a_score_for_an_unknown_student_is_refused_whole() {
         ghost.matric = eportal_core::MatricNo::parse("GHOST/1").unwrap();
         accepted.push(ghost);
     }
-    match store.apply_sheet(s.id, &outcome, &uni.policy).await {
+    match store.apply_sheet(s.id, &outcome, &uni.book).await {
         Err(PortError::Invalid(msg)) => assert!(msg.contains("does not exist"), "{msg}"),
         other => panic!("expected Invalid, got {other:?}"),
     }
@@ -95,7 +130,7 @@ async fn score_versions_are_unique_by_constraint() {
     let uni = seed(&store).await;
     let s = submit(&store, &uni.csc101, 1).await;
     store
-        .apply_sheet(s.id, &judged(&uni, &[(0, 30, 40)]), &uni.policy)
+        .apply_sheet(s.id, &judged(&uni, &[(0, 30, 40)]), &uni.book)
         .await
         .unwrap();
     // A second version 1 of the same score, written around the adapter, is refused.

@@ -89,7 +89,9 @@ async fn durable_jobs_survive_a_broker_restart_and_the_handle_reconnects() {
         );
         match q.receive(LEASE).await {
             Ok(Some(d)) => {
-                let Job::ProcessSheet { sheet_id } = d.envelope.job;
+                let Job::ProcessSheet { sheet_id } = d.envelope.job else {
+                    panic!("only sheet jobs are published here")
+                };
                 if sheet_id == 1 {
                     assert!(d.attempt >= 2, "job 1 was delivered before the stop: {d:?}");
                 }

@@ -22,7 +22,7 @@ use eportal_core::amendment::AmendmentStatus;
 use eportal_core::ledger::ScoreBody;
 use eportal_core::model::CourseTerm;
 use eportal_core::sheet::{AcceptedRow, RowError};
-use eportal_core::{GradingPolicy, MatricNo};
+use eportal_core::{MatricNo, PolicyBook};
 use eportal_ports::amendments::words;
 use eportal_ports::changes::{held_message, ChangeTally};
 use eportal_ports::error::PortResult;
@@ -68,9 +68,14 @@ pub(crate) async fn apply_sheet(
     store: &SqliteStore,
     sheet_id: i64,
     outcome: &SheetOutcome,
-    policy: &GradingPolicy,
+    book: &PolicyBook,
 ) -> PortResult<ApplyOutcome> {
     let mut tx = store.begin().await?;
+    // The one writer: a regrade's switch is either wholly before this or wholly after.
+    let active = crate::policies::active_version(&mut *tx).await?;
+    if active != book.version {
+        return Ok(ApplyOutcome::PolicyChanged { active });
+    }
     let row = sqlx::query(
         "SELECT course_code, session, semester, status, mode, removals_confirmed \
          FROM sheets WHERE id = ?1",
@@ -194,7 +199,7 @@ pub(crate) async fn apply_sheet(
     }
     let affected = plan.affected;
     let ledger = plan.ledger;
-    crate::results::recompute_in(&mut tx, &affected, policy).await?;
+    crate::results::recompute_in(&mut tx, &affected, book).await?;
     crate::ledger::append_scores(&mut tx, &term, sheet_id, ledger, now).await?;
     if let Some((id, AmendmentStatus::Approved)) = amendment {
         crate::amendments::mark_applied(&mut tx, id, &term, now).await?;

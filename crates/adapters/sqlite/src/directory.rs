@@ -53,9 +53,11 @@ impl Directory for SqliteStore {
             .await
             .map_err(db)?;
         let Some(row) = row else { return Ok(None) };
-        let policy: String = get(&row, "policy")?;
-        let policy = serde_json::from_str(&policy)
-            .map_err(|e| crate::error::corrupt("grading policy", e))?;
+        let policy = match crate::policies::active(&self.read).await? {
+            Some(book) => book.default,
+            None => serde_json::from_str(&get::<String>(&row, "policy")?)
+                .map_err(|e| crate::error::corrupt("grading policy", e))?,
+        };
         let inst = Institution {
             name: get(&row, "name")?,
             short_name: get(&row, "short_name")?,
@@ -258,7 +260,7 @@ impl Directory for SqliteStore {
 
     async fn roster(&self, term: &CourseTerm, matrics: &[MatricNo]) -> PortResult<Roster> {
         let rows = sqlx::query(
-            "SELECT s.matric_no, EXISTS (SELECT 1 FROM registrations r \
+            "SELECT s.matric_no, s.entry_session, EXISTS (SELECT 1 FROM registrations r \
                WHERE r.course_code = ?2 AND r.session = ?3 AND r.semester = ?4 \
                AND r.matric_no = s.matric_no) AS registered \
              FROM students s WHERE s.matric_no IN (SELECT value FROM json_each(?1))",
@@ -276,6 +278,9 @@ impl Directory for SqliteStore {
             if get::<bool>(r, "registered")? {
                 roster.registered.insert(m.clone());
             }
+            roster
+                .entry
+                .insert(m.clone(), session(get::<i64>(r, "entry_session")?)?);
             roster.known.insert(m);
         }
         Ok(roster)

@@ -97,19 +97,32 @@ impl SqliteStore {
         inst: &Institution,
         policy: &GradingPolicy,
     ) -> PortResult<()> {
-        let policy = serde_json::to_string(policy).expect("policies always serialise");
+        let json = serde_json::to_string(policy).expect("policies always serialise");
+        let mut tx = self.begin().await?;
+        // The policy column keeps the first policy only: later ones are policy books.
         sqlx::query(
             "INSERT INTO institution (id, name, short_name, policy) VALUES (1, ?1, ?2, ?3) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
-             short_name = excluded.short_name, policy = excluded.policy",
+             short_name = excluded.short_name",
         )
         .bind(&inst.name)
         .bind(&inst.short_name)
-        .bind(policy)
-        .execute(&self.write)
+        .bind(&json)
+        .execute(&mut *tx)
         .await
-        .map(|_| ())
-        .map_err(db)
+        .map_err(db)?;
+        let mut book = eportal_core::PolicyBook::single(policy.clone());
+        book.version = 1;
+        sqlx::query(
+            "INSERT INTO policy_books (version, book, created_at_ms, created_by, activated_at_ms) \
+             SELECT 1, ?1, ?2, 'institution', ?2 WHERE NOT EXISTS (SELECT 1 FROM policy_books)",
+        )
+        .bind(book.to_json())
+        .bind(eportal_ports::now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
     }
 
     pub(crate) async fn upsert_faculty_rows(&self, rows: &[Faculty]) -> PortResult<u64> {

@@ -11,7 +11,7 @@ use crate::SqliteStore;
 use async_trait::async_trait;
 use eportal_core::gpa::{summarise, Attempt, Gpa};
 use eportal_core::model::{CourseRecord, CourseTerm, SemesterResult};
-use eportal_core::{CourseCode, GradingPolicy, MatricNo};
+use eportal_core::{CourseCode, MatricNo, PolicyBook};
 use eportal_ports::error::PortResult;
 use eportal_ports::Results;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -21,7 +21,7 @@ use std::collections::HashMap;
 pub(crate) async fn recompute_in(
     conn: &mut SqliteConnection,
     matrics: &[MatricNo],
-    policy: &GradingPolicy,
+    book: &PolicyBook,
 ) -> PortResult<()> {
     if matrics.is_empty() {
         return Ok(());
@@ -30,19 +30,22 @@ pub(crate) async fn recompute_in(
     // One JSON string instead of thousands of rows: decoding it is far cheaper per record.
     let json: String = sqlx::query_scalar(
         "SELECT json_group_array(json_array(r.matric_no, r.course_code, r.session, \
-         r.semester, c.units, r.points)) \
+         r.semester, c.units, r.points, s.entry_session)) \
          FROM score_records r JOIN courses c ON c.code = r.course_code \
+         JOIN students s ON s.matric_no = r.matric_no \
          WHERE r.matric_no IN (SELECT value FROM json_each(?1))",
     )
     .bind(&list)
     .fetch_one(&mut *conn)
     .await
     .map_err(db)?;
-    let rows: Vec<(String, String, i64, i64, i64, i64)> =
+    let rows: Vec<(String, String, i64, i64, i64, i64, i64)> =
         serde_json::from_str(&json).map_err(|e| corrupt("score records", e))?;
     let mut codes: HashMap<String, CourseCode> = HashMap::new();
     let mut attempts: HashMap<String, Vec<Attempt>> = HashMap::new();
-    for (m, code, sess, sem, units, points) in rows {
+    let mut entry: HashMap<String, i64> = HashMap::new();
+    for (m, code, sess, sem, units, points, entered) in rows {
+        entry.entry(m.clone()).or_insert(entered);
         let course = match codes.get(&code) {
             Some(c) => c.clone(),
             None => {
@@ -61,6 +64,7 @@ pub(crate) async fn recompute_in(
     }
     let mut out = Vec::new();
     for (m, a) in &attempts {
+        let policy = book.for_student(session(entry[m])?);
         for s in summarise(a, policy) {
             out.push((m.as_str(), s));
         }
@@ -180,13 +184,9 @@ impl Results for SqliteStore {
         rows.iter().map(record).collect()
     }
 
-    async fn recompute_results(
-        &self,
-        matrics: &[MatricNo],
-        policy: &GradingPolicy,
-    ) -> PortResult<()> {
+    async fn recompute_results(&self, matrics: &[MatricNo], book: &PolicyBook) -> PortResult<()> {
         let mut tx = self.begin().await?;
-        recompute_in(&mut tx, matrics, policy).await?;
+        recompute_in(&mut tx, matrics, book).await?;
         tx.commit().await.map_err(db)
     }
 }

@@ -10,7 +10,7 @@ use eportal_core::discipline::JobMeta;
 use eportal_core::jobs::{Envelope, Job};
 use eportal_core::model::CourseTerm;
 use eportal_core::sheet::{RowError, RowErrorKind};
-use eportal_core::GradingPolicy;
+use eportal_core::PolicyBook;
 use eportal_ports::error::PortResult;
 use eportal_ports::{
     now_ms, ApplyOutcome, NewSheet, PortError, SheetMode, SheetOutcome, SheetReport, SheetStatus,
@@ -331,9 +331,9 @@ impl Sheets for SqliteStore {
         &self,
         sheet_id: i64,
         outcome: &SheetOutcome,
-        policy: &GradingPolicy,
+        book: &PolicyBook,
     ) -> PortResult<ApplyOutcome> {
-        crate::apply::apply_sheet(self, sheet_id, outcome, policy).await
+        crate::apply::apply_sheet(self, sheet_id, outcome, book).await
     }
 
     async fn fail_sheet(&self, sheet_id: i64, message: &str) -> PortResult<()> {

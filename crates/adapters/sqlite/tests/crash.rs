@@ -25,7 +25,7 @@ async fn child(path: &str) {
             .map(|i| (i, (n as u16 + i as u16) % 40, 30))
             .collect();
         store
-            .apply_sheet(s.id, &fixture::judged(&uni, &scores), &uni.policy)
+            .apply_sheet(s.id, &fixture::judged(&uni, &scores), &uni.book)
             .await
             .expect("apply");
         println!("applied {}", s.id);

@@ -41,7 +41,7 @@ async fn connect_creates_a_wal_file_with_its_directory() {
 #[tokio::test]
 async fn foreign_keys_are_enforced_on_the_store_connections() {
     let store = common::open(&common::fresh_dir().join("e.db")).await;
-    fixture::seed(&store).await;
+    let uni = fixture::seed(&store).await;
     // A sheet of a known course that names an unknown student must not be stored.
     let s = fixture::submit(&store, &fixture::term("CSC 101", 2024, Semester::First), 1).await;
     let policy = eportal_core::GradingPolicy::default();
@@ -50,7 +50,7 @@ async fn foreign_keys_are_enforced_on_the_store_connections() {
         accepted: vec![fixture::row(&policy, 2, &ghost, 10, 10)],
         rejected: vec![],
     };
-    match store.apply_sheet(s.id, &outcome, &policy).await {
+    match store.apply_sheet(s.id, &outcome, &uni.book).await {
         Err(PortError::Invalid(m)) => assert!(m.contains("does not exist"), "{m}"),
         other => panic!("expected Invalid, got {other:?}"),
     }

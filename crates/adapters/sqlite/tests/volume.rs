@@ -8,7 +8,7 @@ mod common;
 use eportal_core::model::{Course, Programme, Registration, Student};
 use eportal_core::{GradingPolicy, Semester};
 use eportal_ports::contract::store::fixture::{self, expected_results};
-use eportal_ports::{ApplyOutcome, Directory, Results, SheetOutcome, Sheets};
+use eportal_ports::{ApplyOutcome, Directory, Policies, Results, SheetOutcome, Sheets};
 use std::time::Instant;
 
 const COHORTS: usize = 10;
@@ -23,6 +23,8 @@ async fn thousands_of_students_through_apply_sheet() {
     let store = common::open(&common::fresh_dir().join("volume.db")).await;
     fixture::seed(&store).await;
     let policy = GradingPolicy::default();
+    let book = store.active_policy().await.unwrap().unwrap_or_default();
+    assert_eq!(book.default, policy);
     let session = fixture::session(2024);
     let programmes: Vec<Programme> = (0..COHORTS)
         .map(|c| Programme {
@@ -94,10 +96,7 @@ async fn thousands_of_students_through_apply_sheet() {
                 accepted,
                 rejected: vec![],
             };
-            let out = store
-                .apply_sheet(sheet.id, &outcome, &policy)
-                .await
-                .unwrap();
+            let out = store.apply_sheet(sheet.id, &outcome, &book).await.unwrap();
             assert!(matches!(out, ApplyOutcome::Applied { .. }), "{out:?}");
         }
     }

@@ -12,9 +12,10 @@ use eportal_core::model::{
     Allocation, Course, CourseRecord, CourseTerm, Department, Faculty, Institution, Programme,
     Registration, SemesterResult, Staff, Student, UserAccount,
 };
+use eportal_core::regrade::RegradeRow;
 use eportal_core::sheet::Roster;
 use eportal_core::workflow::WorkflowState;
-use eportal_core::{CourseCode, GradingPolicy, MatricNo, Role};
+use eportal_core::{CourseCode, GradingPolicy, MatricNo, PolicyBook, Role};
 use eportal_ports::amendments::{Amendment, Amendments, Approval, NewAmendment, Rejection};
 use eportal_ports::documents::{Documents, IssuedDocument, Revocation};
 use eportal_ports::error::PortResult;
@@ -23,6 +24,7 @@ use eportal_ports::{
     ApplyOutcome, Cache, Delivery, Directory, JobQueue, Ledger, NewSheet, QueueStats, RecordStore,
     Results, SheetOutcome, SheetReport, SheetStatus, SheetSummary, Sheets, Users, Workflow,
 };
+use eportal_ports::{Committed, Policies, Regrade, RegradeParts};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -141,7 +143,7 @@ guard!(dyn RecordStore: Sheets {
     fn sheet(&self, id: i64) -> Option<SheetReport>;
     fn sheets_for(&self, term: &CourseTerm) -> Vec<SheetSummary>;
     fn all_sheets(&self, status: Option<SheetStatus>, limit: u32, offset: u32) -> (Vec<SheetSummary>, u64);
-    fn apply_sheet(&self, sheet_id: i64, outcome: &SheetOutcome, policy: &GradingPolicy) -> ApplyOutcome;
+    fn apply_sheet(&self, sheet_id: i64, outcome: &SheetOutcome, book: &PolicyBook) -> ApplyOutcome;
     fn confirm_sheet(&self, sheet_id: i64, request_id: Option<&str>) -> SheetSummary;
     fn fail_sheet(&self, sheet_id: i64, message: &str) -> ();
     fn note_retry(&self, sheet_id: i64, error: &str) -> ();
@@ -155,7 +157,7 @@ guard!(dyn RecordStore: Results {
     fn semester_results(&self, matric: &MatricNo) -> Vec<SemesterResult>;
     fn course_records(&self, term: &CourseTerm) -> Vec<CourseRecord>;
     fn record_history(&self, matric: &MatricNo, term: &CourseTerm) -> Vec<CourseRecord>;
-    fn recompute_results(&self, matrics: &[MatricNo], policy: &GradingPolicy) -> ();
+    fn recompute_results(&self, matrics: &[MatricNo], book: &PolicyBook) -> ();
 });
 
 guard!(dyn RecordStore: Workflow {
@@ -185,6 +187,23 @@ guard!(dyn RecordStore: Amendments {
     fn amendments_in(&self, status: AmendmentStatus) -> Vec<Amendment>;
     fn approve_amendment(&self, id: i64, step: usize, by: &Approval, request_id: Option<&str>) -> Amendment;
     fn reject_amendment(&self, id: i64, step: usize, rejection: &Rejection) -> Amendment;
+});
+
+guard!(dyn RecordStore: Policies {
+    fn active_policy(&self) -> Option<PolicyBook>;
+    fn active_policy_version(&self) -> u32;
+    fn graded_records(&self, matric: &MatricNo) -> (Vec<CourseRecord>, Option<u32>);
+    fn policy_book(&self, version: u32) -> Option<PolicyBook>;
+    fn start_regrade(&self, book: &PolicyBook, parts: RegradeParts, started_by: &str) -> Regrade;
+    fn regrade(&self, id: i64) -> Option<Regrade>;
+    fn regrades(&self, limit: u32) -> Vec<Regrade>;
+    fn graded_terms(&self) -> Vec<CourseTerm>;
+    fn regrade_rows(&self, terms: &[CourseTerm]) -> Vec<RegradeRow>;
+    fn finish_map(&self, regrade_id: i64, part: u32, rows: &[RegradeRow], changed: u64) -> bool;
+    fn reduce_rows(&self, regrade_id: i64, part: u32) -> Vec<RegradeRow>;
+    fn finish_reduce(&self, regrade_id: i64, part: u32, results: &[SemesterResult]) -> bool;
+    fn commit_regrade(&self, regrade_id: i64) -> Committed;
+    fn fail_regrade(&self, regrade_id: i64, message: &str) -> ();
 });
 
 guard!(dyn RecordStore: RecordStore {

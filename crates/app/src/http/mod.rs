@@ -22,6 +22,7 @@ mod middleware;
 pub mod openapi;
 mod ops;
 mod registry;
+mod regrades;
 mod review;
 pub mod serve;
 mod sheets;
@@ -112,6 +113,7 @@ fn api_v1(limits: &Limits) -> RouteTable {
     let t = registry::routes(t);
     let t = courses::routes(t);
     let t = amendments::routes(t, limits);
+    let t = regrades::routes(t);
     let t = links::routes(t);
     teaching::routes(t)
 }

@@ -10,6 +10,8 @@
 //! | `EPORTAL_FAULT_PANIC_ON_SHEET=<sha256>` | panics in the worker task (as a capacity overflow does) |
 //! | `EPORTAL_FAULT_FAIL_ON_SHEET=<sha256>:<n>` | fails as if the database were unavailable, the first `n` times this process handles it (`always`: every time) |
 //!
+//! `EPORTAL_FAULT_ABORT_ON_REGRADE` (below) does the same for one task of a regrade.
+//!
 //! Several sheets may be named, separated by commas. The variables are read on every job, so a
 //! test can set them for one sheet while others run normally. These hooks must never be
 //! reachable from a release build, nor change anything for a sheet they do not name.
@@ -69,3 +71,20 @@ pub(crate) fn before_processing(sha256: &str) -> Result<(), JobFailure> {
 pub(crate) fn before_processing(_sha256: &str) -> Result<(), JobFailure> {
     Ok(())
 }
+
+/// `EPORTAL_FAULT_ABORT_ON_REGRADE=<phase>:<part>` (`map:3`, `reduce:0`, `commit:0`; several
+/// separated by commas): the process aborts after doing that regrade task's work and before
+/// storing it, as a worker killed mid-task does.
+#[cfg(debug_assertions)]
+pub(crate) fn before_regrade_write(phase: &str, part: u32) {
+    let wanted = format!("{phase}:{part}");
+    let named = std::env::var("EPORTAL_FAULT_ABORT_ON_REGRADE").unwrap_or_default();
+    if named.split(',').any(|s| s.trim() == wanted) {
+        eprintln!("fault hook: aborting the process in regrade task {wanted}");
+        std::process::abort();
+    }
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub(crate) fn before_regrade_write(_phase: &str, _part: u32) {}

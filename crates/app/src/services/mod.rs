@@ -14,7 +14,9 @@ pub mod isolate;
 pub mod ledger;
 pub mod links;
 pub mod people;
+pub mod policies;
 pub mod registry;
+pub mod regrade;
 pub mod relay;
 pub mod results;
 pub mod results_cache;
@@ -33,7 +35,7 @@ pub mod workflow;
 
 use crate::config::Config;
 use crate::telemetry::Metrics;
-use eportal_core::{GradingPolicy, Role};
+use eportal_core::{PolicyBook, Role};
 use eportal_ports::{BlobStore, Cache, JobQueue, Notifier, PortError, RecordStore};
 use std::sync::Arc;
 
@@ -72,7 +74,8 @@ impl std::ops::Deref for Services {
 pub struct ServicesInner {
     pub ports: Ports,
     pub config: Arc<Config>,
-    pub policy: Arc<GradingPolicy>,
+    /// The grading policy books, and which is active.
+    pub policies: Arc<policies::PolicyBooks>,
     pub metrics: Arc<Metrics>,
     pub auth: Arc<auth::AuthService>,
     /// Students whose cached results should be refilled (after publication).
@@ -167,17 +170,22 @@ impl Services {
     pub fn new(
         ports: Ports,
         config: Config,
-        policy: GradingPolicy,
+        book: PolicyBook,
         metrics: Arc<Metrics>,
         token_key: Vec<u8>,
         ledger_key: eportal_core::ledger::LedgerKey,
     ) -> Self {
         let auth = Arc::new(auth::AuthService::new(&config.auth, token_key));
         let links = Arc::new(links::Links::new(&auth, &config));
+        let policies = Arc::new(policies::PolicyBooks::new(
+            ports.store.clone(),
+            book,
+            policies::REFRESH_MS,
+        ));
         Services(Arc::new(ServicesInner {
             ports,
             config: Arc::new(config),
-            policy: Arc::new(policy),
+            policies,
             metrics,
             auth,
             warmer: Arc::new(warm::Warmer::default()),

@@ -109,6 +109,9 @@ pub struct Overview {
     pub sheets: Vec<(SheetStatus, u64)>,
     /// The job queue now; `None` when the queue cannot be reached.
     pub queue: Option<QueueStats>,
+    /// The active grading policy version and the latest regrades, newest first.
+    pub policy_version: u32,
+    pub regrades: Vec<super::regrade::RegradeView>,
 }
 
 /// The statuses of a sheet, in the order a sheet meets them.
@@ -143,9 +146,12 @@ impl Services {
             let (_, total) = self.ports.store.all_sheets(Some(status), 0, 0).await?;
             sheets.push((status, total));
         }
+        let regrades = self.ports.store.regrades(5).await?;
         Ok(Overview {
             sheets,
             queue: self.queue_stats().await,
+            policy_version: self.ports.store.active_policy_version().await?,
+            regrades: regrades.into_iter().map(Into::into).collect(),
         })
     }
 

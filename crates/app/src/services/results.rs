@@ -18,11 +18,13 @@ use eportal_core::{AcademicSession, MatricNo, Role, Score, Semester};
 use serde::{Deserialize, Serialize, Serializer};
 use std::time::Duration;
 
-/// The cache key of a student's results; the `v2` changes whenever the view's shape or the
-/// cached form ([`ResultsDoc`]) does, so processes of different versions never read each
-/// other's entries.
-pub fn results_cache_key(matric: &MatricNo) -> String {
-    format!("results:v4:{matric}")
+/// The cache key of a student's results under grading policy book `policy`; the `v5`
+/// changes whenever the view's shape or the cached form ([`ResultsDoc`]) does, so processes
+/// of different versions never read each other's entries. With the book's version in the
+/// key, a regrade's switch moves every process to new entries as soon as it knows of it:
+/// nothing cached under the old book is served after that.
+pub fn results_cache_key(policy: u32, matric: &MatricNo) -> String {
+    format!("results:v5:p{policy}:{matric}")
 }
 
 /// Scores go out as JSON numbers (67.5); they are exact tenths everywhere else.
@@ -94,7 +96,11 @@ pub struct StudentResults {
     pub name: String,
     pub programme: String,
     pub level: u16,
+    /// The name of the student's grading policy (their cohort's, else the institution's).
     pub grading: String,
+    /// The version of the policy book every grade, GPA and class here was computed under.
+    #[serde(default)]
+    pub policy_version: u32,
     pub max_points: u8,
     pub semesters: Vec<SemesterView>,
     /// `None` (JSON `null`) while no credit units have been counted: no CGPA, not 0.00.
@@ -120,7 +126,8 @@ impl Services {
                 format!("{matric} is not a student of your department (HOD) or faculty (dean); only senate and the registry read every student's results")
             }));
         }
-        let key = results_cache_key(matric);
+        self.policies.refresh_soon();
+        let key = results_cache_key(self.policies.known_version(), matric);
         if let Some(mut doc) = self.cached_results(&key).await {
             let now = eportal_ports::now_ms();
             let failing = self.store_failing();
@@ -156,10 +163,14 @@ impl Services {
         if self.store_failing() {
             return None;
         }
+        // Ask which book is active (in the background, at most once per refresh interval)
+        // as the full path does: a portal whose reads are all answered here must still learn
+        // of a regrade's switch, or it would serve the old book's entries until they expire.
+        self.policies.refresh_soon();
         let raw = self
             .ports
             .cache
-            .get(&results_cache_key(matric))
+            .get(&results_cache_key(self.policies.known_version(), matric))
             .await
             .ok()??;
         let doc = ResultsDoc::decode(raw)?;
@@ -208,7 +219,7 @@ impl Services {
                     "the record store failed a results read just now".into(),
                 ));
             }
-            self.fill_results(matric, key).await
+            self.fill_results(matric).await
         };
         match tokio::time::timeout(limit, load).await {
             Ok(r) => r,
@@ -223,7 +234,9 @@ impl Services {
     }
 
     /// Loads a student's results from the store and caches them (hold the key's stripe).
-    async fn fill_results(&self, matric: &MatricNo, key: &str) -> ServiceResult<ResultsDoc> {
+    /// The entry goes under the key of the book the view was computed under, which is newer
+    /// than the one this process looked under when a regrade switched since it last asked.
+    async fn fill_results(&self, matric: &MatricNo) -> ServiceResult<ResultsDoc> {
         self.metrics.cache.with_label_values(&["load"]).inc();
         let view = match self.load_results(matric).await {
             Ok(v) => v,
@@ -239,7 +252,8 @@ impl Services {
         let fresh = self.config.results_cache_ttl_secs.saturating_mul(1000);
         let doc = ResultsDoc::new(&json, eportal_ports::now_ms().saturating_add(fresh as i64));
         let keep = Duration::from_secs(self.config.results_stale_ttl_secs);
-        if let Err(e) = self.ports.cache.put(key, doc.as_cached(), keep).await {
+        let key = results_cache_key(view.policy_version, matric);
+        if let Err(e) = self.ports.cache.put(&key, doc.as_cached(), keep).await {
             tracing::warn!(error = %e, "could not cache results");
         }
         Ok(doc)
@@ -255,10 +269,10 @@ impl Services {
         let Ok(guard) = self.results_reads.stripe(key).try_lock_owned() else {
             return;
         };
-        let (services, matric, key) = (self.clone(), matric.clone(), key.to_string());
+        let (services, matric) = (self.clone(), matric.clone());
         tokio::spawn(async move {
             let limit = Duration::from_millis(services.config.results_store_timeout_ms);
-            let refreshed = tokio::time::timeout(limit, services.fill_results(&matric, &key));
+            let refreshed = tokio::time::timeout(limit, services.fill_results(&matric));
             match refreshed.await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::debug!(%matric, error = %e, "results refresh failed"),
@@ -274,10 +288,10 @@ impl Services {
     /// Loads a student's results into the cache whatever it holds (the warmer, after
     /// publication), waiting its turn behind any other load of the same student.
     pub async fn warm_results(&self, matric: &MatricNo) -> ServiceResult<()> {
-        let key = results_cache_key(matric);
+        let key = results_cache_key(self.policies.known_version(), matric);
         let stripe = self.results_reads.stripe(&key);
         let _one_load = stripe.lock().await;
-        self.fill_results(matric, &key).await.map(drop)
+        self.fill_results(matric).await.map(drop)
     }
 
     /// Builds the view from the store (no cache).
@@ -286,21 +300,35 @@ impl Services {
         let student = store.student(matric).await?.ok_or_else(|| {
             ServiceError::NotFound(format!("no student has matric number {matric}"))
         })?;
-        let records: Vec<CourseRecord> = store
-            .student_records(matric)
-            .await?
+        // The records and the version of the book they were graded under, in one snapshot.
+        let (records, version) = store.graded_records(matric).await?;
+        let book = match version {
+            Some(v) => {
+                self.policies.saw(v);
+                self.policies.book(v).await?
+            }
+            None => self.policies.active().await?,
+        };
+        let records: Vec<CourseRecord> = records
             .into_iter()
             .filter(|r| r.state == WorkflowState::Published)
             .collect();
-        Ok(build_view(&student, &records, &self.policy))
+        Ok(build_view(&student, &records, &book))
     }
 
     /// Drops cached results of these students (their records changed).
     pub async fn forget_results(&self, matrics: &[MatricNo]) {
+        self.forget_results_under(self.policies.known_version(), matrics)
+            .await
+    }
+
+    /// Drops cached results of these students computed under book `v` (the book their
+    /// records were just written under).
+    pub async fn forget_results_under(&self, v: u32, matrics: &[MatricNo]) {
         if matrics.is_empty() {
             return;
         }
-        let keys: Vec<String> = matrics.iter().map(results_cache_key).collect();
+        let keys: Vec<String> = matrics.iter().map(|m| results_cache_key(v, m)).collect();
         if let Err(e) = self.ports.cache.delete(&keys).await {
             tracing::warn!(error = %e, "could not invalidate cached results; they expire by TTL");
         }
@@ -321,8 +349,10 @@ pub fn gpa_words(gpa: Option<Gpa>) -> String {
 pub fn build_view(
     student: &eportal_core::model::Student,
     published: &[CourseRecord],
-    policy: &eportal_core::GradingPolicy,
+    book: &eportal_core::PolicyBook,
 ) -> StudentResults {
+    let entry = student.entry_session;
+    let policy = book.for_student(entry);
     let absent = |r: &CourseRecord| r.grade == ABSENT_GRADE;
     let held = |r: &CourseRecord| absent(r) && policy.absence == AbsencePolicy::Incomplete;
     let attempts: Vec<Attempt> = published
@@ -355,7 +385,7 @@ pub fn build_view(
                     units: r.units,
                     ca: r.ca,
                     exam: r.exam,
-                    total: policy.graded_total(r.total),
+                    total: book.for_record(entry, r.session).graded_total(r.total),
                     exact_total: r.total,
                     grade: r.grade.clone(),
                     points: r.points,
@@ -404,6 +434,7 @@ pub fn build_view(
         programme: student.programme_code.clone(),
         level: student.level,
         grading: policy.name.clone(),
+        policy_version: book.version,
         max_points: policy.max_points(),
         class_of_degree: cgpa.and_then(|c| policy.class_of_degree(c).map(str::to_string)),
         semesters,

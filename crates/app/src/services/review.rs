@@ -149,7 +149,8 @@ impl Services {
                     continue;
                 }
                 let records = store.course_records(&term).await?;
-                let (distribution, passed) = distribution(&self.policy, &records);
+                let book = self.policies.active().await?;
+                let (distribution, passed) = distribution(book.for_session(term.session), &records);
                 let students = u32::try_from(records.len()).unwrap_or(u32::MAX);
                 let lecturers = self.lecturers(&term).await?;
                 items.push(QueueItem {
@@ -237,7 +238,8 @@ impl Services {
                 actions.push(action.name());
             }
         }
-        let (distribution, passed) = distribution(&self.policy, &detail.records);
+        let book = self.policies.active().await?;
+        let (distribution, passed) = distribution(book.for_session(term.session), &detail.records);
         let students = u32::try_from(detail.records.len()).unwrap_or(u32::MAX);
         Ok(ReviewItem {
             course_title: course.title.clone(),

@@ -186,10 +186,12 @@ impl Services {
         term: &CourseTerm,
     ) -> ServiceResult<TemplateData> {
         let class = self.class_list(who, term).await?;
+        let book = self.policies.active().await?;
+        let policy = book.for_session(term.session);
         Ok(TemplateData {
             class,
-            ca_max: self.policy.ca_max,
-            exam_max: self.policy.exam_max,
+            ca_max: policy.ca_max,
+            exam_max: policy.exam_max,
         })
     }
 

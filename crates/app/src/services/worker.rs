@@ -82,11 +82,18 @@ impl Services {
             let queue = &self.ports.queue;
             let limit = self.config.worker.max_deliveries;
             if d.attempt > limit {
-                let why = format!(
-                    "processing this sheet stopped the worker {limit} times without finishing; \
-                     it was set aside so that it cannot stop it again. Check the file, or export \
-                     it again from the spreadsheet and upload the new copy"
-                );
+                let why = match d.envelope.job {
+                    Job::ProcessSheet { .. } => format!(
+                        "processing this sheet stopped the worker {limit} times without finishing; \
+                         it was set aside so that it cannot stop it again. Check the file, or export \
+                         it again from the spreadsheet and upload the new copy"
+                    ),
+                    _ => format!(
+                        "this regrade task stopped the worker {limit} times without finishing; \
+                         it was set aside and the regrade stopped, with the grading policy before it \
+                         still active. Read the workers' logs, then change the policy again"
+                    ),
+                };
                 if let Err(e) = self.give_up(d, &why).await {
                     tracing::warn!(error = %e, "could not set the job aside; it will be redelivered");
                 }
@@ -104,10 +111,11 @@ impl Services {
                         Some(delay) => {
                             tracing::warn!(error = %why, delay_ms = delay.as_millis() as u64, "job failed; will retry");
                             self.metrics.jobs.with_label_values(&["retried"]).inc();
-                            let Job::ProcessSheet { sheet_id } = d.envelope.job;
-                            // Only for the registry's view: a failed note must not hold up the retry.
-                            if let Err(e) = self.ports.store.note_retry(sheet_id, &why).await {
-                                tracing::debug!(sheet_id, error = %e, "could not note the retry");
+                            if let Job::ProcessSheet { sheet_id } = d.envelope.job {
+                                // Only for the registry's view: a failed note must not hold up the retry.
+                                if let Err(e) = self.ports.store.note_retry(sheet_id, &why).await {
+                                    tracing::debug!(sheet_id, error = %e, "could not note the retry");
+                                }
                             }
                             queue.retry(d, delay, &why).await
                         }
@@ -128,11 +136,21 @@ impl Services {
     async fn give_up(&self, d: &Delivery, why: &str) -> Result<(), PortError> {
         tracing::error!(error = %why, "job dead-lettered");
         self.metrics.jobs.with_label_values(&["dead"]).inc();
-        let Job::ProcessSheet { sheet_id } = d.envelope.job;
-        if let Err(e) = self.ports.store.fail_sheet(sheet_id, why).await {
-            tracing::warn!(sheet_id, error = %e, "could not mark the sheet failed");
-        } else {
-            self.metrics.sheets.with_label_values(&["failed"]).inc();
+        match d.envelope.job {
+            Job::ProcessSheet { sheet_id } => {
+                if let Err(e) = self.ports.store.fail_sheet(sheet_id, why).await {
+                    tracing::warn!(sheet_id, error = %e, "could not mark the sheet failed");
+                } else {
+                    self.metrics.sheets.with_label_values(&["failed"]).inc();
+                }
+            }
+            Job::RegradeMap { regrade_id, .. }
+            | Job::RegradeReduce { regrade_id, .. }
+            | Job::RegradeCommit { regrade_id } => {
+                if let Err(e) = self.ports.store.fail_regrade(regrade_id, why).await {
+                    tracing::warn!(regrade_id, error = %e, "could not mark the regrade failed");
+                }
+            }
         }
         self.ports.queue.dead_letter(d, why).await
     }
@@ -140,6 +158,11 @@ impl Services {
     async fn handle_job(&self, job: &Job) -> Result<(), JobFailure> {
         match job {
             Job::ProcessSheet { sheet_id } => self.process_sheet(*sheet_id).await,
+            Job::RegradeMap { regrade_id, part } => self.regrade_map(*regrade_id, *part).await,
+            Job::RegradeReduce { regrade_id, part } => {
+                self.regrade_reduce(*regrade_id, *part).await
+            }
+            Job::RegradeCommit { regrade_id } => self.regrade_commit(*regrade_id).await,
         }
     }
 
@@ -177,23 +200,54 @@ impl Services {
             max_rows: self.config.limits.max_sheet_rows,
             ..SheetLimits::default()
         };
-        let policy = self.policy.clone();
-        let outcome = match self.parse_isolated(bytes, &limits).await? {
-            Err(e) => SheetOutcome::Rejected {
-                message: e.to_string(),
-            },
-            Ok(parsed) => {
-                let matrics = parsed.matric_numbers();
-                let roster = store.roster(&summary.term, &matrics).await?;
-                let judged = sheet::validate(&parsed, &roster, &policy);
-                SheetOutcome::Judged {
-                    accepted: judged.accepted,
-                    rejected: judged.rejected,
+        let parsed = self.parse_isolated(bytes, &limits).await?;
+        // Judged under the active book; if a regrade switches before the sheet is applied,
+        // the store refuses it and it is judged again under the new book.
+        let mut fresh = false;
+        let (applied, outcome, version) = loop {
+            let book = if fresh {
+                self.policies.active_now().await?
+            } else {
+                self.policies.active().await?
+            };
+            let outcome = match &parsed {
+                Err(e) => SheetOutcome::Rejected {
+                    message: e.to_string(),
+                },
+                Ok(parsed) => {
+                    let matrics = parsed.matric_numbers();
+                    let roster = store.roster(&summary.term, &matrics).await?;
+                    let session = summary.term.session;
+                    let policy_of = |m: &eportal_core::MatricNo| match roster.entry.get(m) {
+                        Some(&entry) => book.for_record(entry, session),
+                        None => &book.default,
+                    };
+                    let judged = sheet::validate_by(parsed, &roster, &policy_of);
+                    SheetOutcome::Judged {
+                        accepted: judged.accepted,
+                        rejected: judged.rejected,
+                    }
                 }
+            };
+            let outcome = super::sheet_verdict::nothing_accepted_is_rejected(outcome);
+            match store.apply_sheet(sheet_id, &outcome, &book).await? {
+                ApplyOutcome::PolicyChanged { active } if !fresh => {
+                    tracing::info!(
+                        sheet_id,
+                        judged_under = book.version,
+                        active,
+                        "the grading policy changed while the sheet was judged; judging it again"
+                    );
+                    fresh = true;
+                }
+                ApplyOutcome::PolicyChanged { active } => {
+                    return Err(JobFailure::Transient(format!(
+                        "the grading policy changed to version {active} while the sheet was judged"
+                    )))
+                }
+                applied => break (applied, outcome, book.version),
             }
         };
-        let outcome = super::sheet_verdict::nothing_accepted_is_rejected(outcome);
-        let applied = store.apply_sheet(sheet_id, &outcome, &policy).await?;
         match (&applied, &outcome) {
             (ApplyOutcome::Applied { affected }, SheetOutcome::Judged { accepted, rejected }) => {
                 self.metrics
@@ -205,7 +259,7 @@ impl Services {
                     .with_label_values(&["rejected"])
                     .inc_by(rejected.len() as u64);
                 self.metrics.sheets.with_label_values(&["processed"]).inc();
-                self.forget_results(affected).await;
+                self.forget_results_under(version, affected).await;
                 tracing::info!(
                     sheet_id,
                     accepted = accepted.len(),
@@ -233,6 +287,8 @@ impl Services {
                     "sheet held: it would remove scores, which its lecturer must confirm"
                 );
             }
+            // Judged again above until the store took it.
+            (ApplyOutcome::PolicyChanged { .. }, _) => {}
             (ApplyOutcome::AlreadyFinal { status }, _) => {
                 tracing::info!(
                     sheet_id,

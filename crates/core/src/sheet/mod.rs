@@ -21,4 +21,4 @@ pub use detect::sniff;
 pub use estimate::estimate_rows;
 pub use header::Column;
 pub use parse::{parse, ParsedSheet, RawRow, SheetError, SheetFormat, SheetLimits, Size};
-pub use validate::{validate, AcceptedRow, Roster, RowError, RowErrorKind, Validated};
+pub use validate::{validate, validate_by, AcceptedRow, Roster, RowError, RowErrorKind, Validated};

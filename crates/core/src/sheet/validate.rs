@@ -7,7 +7,7 @@
 
 use super::parse::{ParsedSheet, RawRow};
 use super::scores::{judge_scores, Judged};
-use crate::domain::{MatricNo, Score};
+use crate::domain::{AcademicSession, MatricNo, Score};
 use crate::grading::{GradingPolicy, ABSENT_GRADE};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -18,6 +18,8 @@ use std::collections::{HashMap, HashSet};
 pub struct Roster {
     pub known: HashSet<MatricNo>,
     pub registered: HashSet<MatricNo>,
+    /// The entry session (cohort) of each known student, which says their grading policy.
+    pub entry: HashMap<MatricNo, AcademicSession>,
 }
 
 /// A row that will become a score record.
@@ -63,8 +65,19 @@ pub struct Validated {
     pub rejected: Vec<RowError>,
 }
 
-/// Judges every row; the result lists accepted and rejected rows in sheet order.
+/// Judges every row under one policy; the result lists accepted and rejected rows in sheet
+/// order.
 pub fn validate(sheet: &ParsedSheet, roster: &Roster, policy: &GradingPolicy) -> Validated {
+    validate_by(sheet, roster, &|_| policy)
+}
+
+/// Judges every row, each student's scores under the policy `policy_of` gives for them
+/// (their cohort's, from a [`crate::PolicyBook`]).
+pub fn validate_by<'p>(
+    sheet: &ParsedSheet,
+    roster: &Roster,
+    policy_of: &dyn Fn(&MatricNo) -> &'p GradingPolicy,
+) -> Validated {
     let rows: Vec<&RawRow> = sheet.rows.iter().filter(|r| !is_blank(r)).collect();
     let parsed: Vec<_> = rows.iter().map(|r| MatricNo::parse(&r.matric)).collect();
     let matrics: Vec<Option<&MatricNo>> = parsed.iter().map(|m| m.as_ref().ok()).collect();
@@ -111,6 +124,7 @@ pub fn validate(sheet: &ParsedSheet, roster: &Roster, policy: &GradingPolicy) ->
             ));
             continue;
         }
+        let policy = policy_of(&matric);
         match judge_scores(&raw.ca, &raw.exam, policy) {
             Judged::Rejected(kind, why) => out.rejected.push(reject(kind, why)),
             // Recorded, not left out: how an absence counts is decided where GPAs are.

@@ -46,6 +46,7 @@ fn job(n: i64) -> Envelope {
 fn sheet_of(d: &Delivery) -> i64 {
     match d.envelope.job {
         Job::ProcessSheet { sheet_id } => sheet_id,
+        ref other => panic!("only sheet jobs were sent, got {other:?}"),
     }
 }
 

@@ -17,6 +17,8 @@ pub mod fixture;
 pub mod ledger;
 pub mod modes;
 pub mod outbox;
+pub mod policies;
+pub mod regrades;
 pub mod results;
 pub mod sessions;
 pub mod sheets;
@@ -68,6 +70,12 @@ macro_rules! store_contract {
             amendments::an_amendment_applies_only_after_its_last_approval,
             amendments::a_rejected_amendment_changes_nothing,
             amendments::an_amendment_is_decided_only_once_its_sheet_is_judged,
+            policies::version_one_comes_from_the_institution,
+            policies::a_store_without_scores_switches_at_once,
+            policies::one_regrade_runs_at_a_time,
+            policies::a_sheet_judged_under_another_book_applies_nothing,
+            regrades::a_regrade_grades_as_from_scratch,
+            regrades::a_sheet_applied_during_a_regrade_is_graded_at_the_switch,
         );
     };
     (@cases $fresh:path; $($module:ident :: $case:ident),* $(,)?) => {
@@ -112,6 +120,7 @@ macro_rules! outbox_contract {
         $crate::store_contract!(@cases $fresh;
             outbox::submit_writes_exactly_one_outbox_entry,
             outbox::outbox_is_oldest_first_and_done_removes,
+            regrades::regrade_jobs_go_through_the_outbox,
         );
     };
 }

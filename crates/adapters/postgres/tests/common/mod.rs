@@ -87,6 +87,18 @@ thread_local! {
 
 /// Creates a new empty database, migrated, and returns its URL.
 pub async fn fresh_database() -> String {
+    let url = empty_database().await;
+    let store = connect(&url, &PgStoreOptions::default()).await;
+    store
+        .migrate()
+        .await
+        .expect("migrations apply to an empty database");
+    store.pool().close().await;
+    url
+}
+
+/// Creates a new database without any schema (dropped like the others) and returns its URL.
+pub async fn empty_database() -> String {
     let base = base_url();
     let mut conn = admin(&base).await;
     let name = format!("eportal_t_{:016x}", rand::thread_rng().gen::<u64>());
@@ -96,14 +108,7 @@ pub async fn fresh_database() -> String {
         .unwrap_or_else(|e| panic!("PostgreSQL: cannot create test database {name}: {e}"));
     let _ = conn.close().await;
     CREATED.with(|c| c.borrow_mut().names.push(name.clone()));
-    let url = with_database(&base, &name);
-    let store = connect(&url, &PgStoreOptions::default()).await;
-    store
-        .migrate()
-        .await
-        .expect("migrations apply to an empty database");
-    store.pool().close().await;
-    url
+    with_database(&base, &name)
 }
 
 /// Connects to a test database (another pool, as another process would have).

@@ -46,6 +46,8 @@ struct OverviewPage {
     total: u64,
     dead_letters: u64,
     queue: Option<eportal_ports::queue::QueueStats>,
+    policy_version: u32,
+    regrades: Vec<crate::services::regrade::RegradeView>,
 }
 
 fn overview_page(layout: Layout, o: Overview) -> OverviewPage {
@@ -67,6 +69,8 @@ fn overview_page(layout: Layout, o: Overview) -> OverviewPage {
             .collect(),
         dead_letters,
         queue: o.queue,
+        policy_version: o.policy_version,
+        regrades: o.regrades,
     }
 }
 

@@ -11,11 +11,11 @@
 mod accounts;
 mod kinds;
 pub mod rows;
-mod settings;
+pub mod settings;
 pub mod table;
 
 use super::{Principal, ServiceError, ServiceResult, Services};
-use eportal_core::Role;
+use eportal_core::{PolicyScope, Role};
 use eportal_ports::{PortError, RecordStore};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -97,6 +97,9 @@ pub struct ImportReport {
     pub rejected: Vec<RowProblem>,
     /// Header cells that name no column of this kind (not read).
     pub ignored_columns: Vec<String>,
+    /// The regrade a new grading policy started (policy and institution files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regrade: Option<eportal_ports::Regrade>,
     /// Usernames of the accounts written (not reported: their cached session versions are
     /// forgotten, so a change of roles or password ends their sessions at once).
     #[serde(skip)]
@@ -154,10 +157,13 @@ pub(crate) fn judge<T>(
 }
 
 /// Imports `bytes` of `kind` into `store`.
+/// A policy applies to `scope` (ignored for other kinds); `by` is who imports.
 pub async fn import(
     store: &dyn RecordStore,
     kind: ImportKind,
     bytes: &[u8],
+    scope: PolicyScope,
+    by: &str,
 ) -> Result<ImportReport, ImportError> {
     let report = |imported: u64, usernames: Vec<String>, rejected, ignored_columns| ImportReport {
         kind,
@@ -166,17 +172,17 @@ pub async fn import(
         rejected,
         ignored_columns,
         usernames,
+        regrade: None,
     };
-    match kind {
-        ImportKind::Institution => {
-            settings::institution(store, bytes).await?;
-            return Ok(report(1, Vec::new(), Vec::new(), Vec::new()));
-        }
-        ImportKind::Policy => {
-            settings::policy(store, bytes).await?;
-            return Ok(report(1, Vec::new(), Vec::new(), Vec::new()));
-        }
-        _ => {}
+    let regrade = match kind {
+        ImportKind::Institution => Some(settings::institution(store, bytes).await?),
+        ImportKind::Policy => Some(settings::policy(store, bytes, scope, by).await?),
+        _ => None,
+    };
+    if let Some(regrade) = regrade {
+        let mut r = report(1, Vec::new(), Vec::new(), Vec::new());
+        r.regrade = regrade;
+        return Ok(r);
     }
     let spec = match kind {
         ImportKind::Faculties => rows::FACULTIES,
@@ -211,8 +217,23 @@ impl Services {
         kind: ImportKind,
         bytes: &[u8],
     ) -> Result<ImportReport, ImportError> {
-        let report = import(self.ports.store.as_ref(), kind, bytes).await?;
+        self.import_scoped(kind, bytes, PolicyScope::Default, "import")
+            .await
+    }
+
+    /// [`Services::import`], a policy file applying to `scope`, imported by `by`.
+    pub async fn import_scoped(
+        &self,
+        kind: ImportKind,
+        bytes: &[u8],
+        scope: PolicyScope,
+        by: &str,
+    ) -> Result<ImportReport, ImportError> {
+        let report = import(self.ports.store.as_ref(), kind, bytes, scope, by).await?;
         self.forget_sessions(&report.usernames).await;
+        if let Some(r) = report.regrade.as_ref().filter(|r| r.status.is_final()) {
+            self.policies.saw(r.to_version);
+        }
         Ok(report)
     }
 
@@ -235,19 +256,26 @@ impl Services {
             ));
         }
         let services = self.clone();
-        let report = tokio::spawn(async move { services.import(kind, &bytes).await })
-            .await
-            .map_err(|e| anyhow::anyhow!("the import task ended early: {e}"))?
-            .map_err(|e| match e {
-                ImportError::File(m) => ServiceError::Invalid(m),
-                e @ ImportError::Store(PortError::Unavailable { .. }) => {
-                    ServiceError::Unavailable(e.to_string())
-                }
-                // The rows were checked before writing: a refused write is ours, not the file's.
-                ImportError::Store(e) => ServiceError::Internal(
-                    anyhow::Error::new(e).context("the store refused an import's write"),
-                ),
-            })?;
+        let by = who.username.clone();
+        let report = tokio::spawn(async move {
+            services
+                .import_scoped(kind, &bytes, PolicyScope::Default, &by)
+                .await
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("the import task ended early: {e}"))?
+        .map_err(|e| match e {
+            ImportError::File(m) => ServiceError::Invalid(m),
+            e @ ImportError::Store(PortError::Unavailable { .. }) => {
+                ServiceError::Unavailable(e.to_string())
+            }
+            // A regrade is still running: the new policy has to wait for it.
+            ImportError::Store(PortError::Conflict(m)) => ServiceError::Conflict(m),
+            // The rows were checked before writing: a refused write is ours, not the file's.
+            ImportError::Store(e) => ServiceError::Internal(
+                anyhow::Error::new(e).context("the store refused an import's write"),
+            ),
+        })?;
         tracing::info!(
             %kind,
             imported = report.imported,

@@ -4,8 +4,8 @@
 
 use super::ImportError;
 use eportal_core::model::Institution;
-use eportal_core::GradingPolicy;
-use eportal_ports::RecordStore;
+use eportal_core::{GradingPolicy, PolicyBook, PolicyScope};
+use eportal_ports::{RecordStore, Regrade};
 use figment::providers::{Format, Toml};
 use figment::Figment;
 use serde::de::DeserializeOwned;
@@ -43,8 +43,12 @@ fn checked(policy: GradingPolicy) -> Result<GradingPolicy, ImportError> {
 }
 
 /// Stores the institution; its policy is the file's, else the one already stored, else the
-/// default (the Nigerian 5-point scale).
-pub async fn institution(store: &dyn RecordStore, bytes: &[u8]) -> Result<(), ImportError> {
+/// default (the Nigerian 5-point scale). A file's policy that differs from the active one
+/// once records are graded becomes a new policy version, through a regrade (returned).
+pub async fn institution(
+    store: &dyn RecordStore,
+    bytes: &[u8],
+) -> Result<Option<Regrade>, ImportError> {
     let file: InstitutionFile = parse(bytes, "institution")?;
     let (name, short_name) = (file.name.trim(), file.short_name.trim());
     if name.is_empty() || short_name.is_empty() {
@@ -52,10 +56,11 @@ pub async fn institution(store: &dyn RecordStore, bytes: &[u8]) -> Result<(), Im
             "the institution file needs a name and a short_name".into(),
         ));
     }
+    let active = store.active_policy().await?;
     let policy = match file.policy {
         Some(p) => checked(p)?,
-        None => match store.institution().await? {
-            Some((_, p)) => p,
+        None => match &active {
+            Some(book) => book.default.clone(),
             None => GradingPolicy::default(),
         },
     };
@@ -64,19 +69,52 @@ pub async fn institution(store: &dyn RecordStore, bytes: &[u8]) -> Result<(), Im
         short_name: short_name.to_string(),
     };
     store.put_institution(&inst, &policy).await?;
-    Ok(())
+    match active {
+        Some(book) if book.default != policy => {
+            regrade_to(store, &book.with(PolicyScope::Default, policy), "import").await
+        }
+        _ => Ok(None),
+    }
 }
 
-/// Replaces the grading policy of the stored institution.
-pub async fn policy(store: &dyn RecordStore, bytes: &[u8]) -> Result<(), ImportError> {
-    let policy = checked(parse(bytes, "policy")?)?;
-    let Some((inst, _)) = store.institution().await? else {
+/// A policy file (TOML or JSON), checked.
+pub fn read_policy(bytes: &[u8]) -> Result<GradingPolicy, ImportError> {
+    checked(parse(bytes, "policy")?)
+}
+
+/// Sets the grading policy of `scope` (the institution's default, a cohort's, or a session's
+/// results'): a new policy version, switched to by a regrade (returned; `None` when the
+/// policy for that scope is already this one).
+pub async fn policy(
+    store: &dyn RecordStore,
+    bytes: &[u8],
+    scope: PolicyScope,
+    by: &str,
+) -> Result<Option<Regrade>, ImportError> {
+    let policy = read_policy(bytes)?;
+    if store.institution().await?.is_none() {
         return Err(ImportError::File(
             "there is no institution yet; import the institution file first".into(),
         ));
-    };
-    store.put_institution(&inst, &policy).await?;
-    Ok(())
+    }
+    let active = store.active_policy().await?.unwrap_or_default();
+    if active.get(scope) == Some(&policy) {
+        return Ok(None);
+    }
+    regrade_to(store, &active.with(scope, policy), by).await
+}
+
+async fn regrade_to(
+    store: &dyn RecordStore,
+    book: &PolicyBook,
+    by: &str,
+) -> Result<Option<Regrade>, ImportError> {
+    book.validate()
+        .map_err(|e| ImportError::File(e.to_string()))?;
+    let regrade = store
+        .start_regrade(book, crate::services::regrade::PARTS, by)
+        .await?;
+    Ok(Some(regrade))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use super::*;
 use eportal_core::grading::AbsencePolicy;
 use eportal_core::model::Student;
-use eportal_core::{CourseCode, GradingPolicy};
+use eportal_core::{CourseCode, GradingPolicy, PolicyBook};
 
 fn student() -> Student {
     Student {
@@ -50,7 +50,7 @@ fn record(
 fn no_credit_units_means_no_gpa_not_zero() {
     // A zero-unit course (a seminar) alone in its semester: graded, but no GPA.
     let records = [record("GST 100", 0, Semester::First, 300, 400, "A", 5)];
-    let v = build_view(&student(), &records, &GradingPolicy::default());
+    let v = build_view(&student(), &records, &PolicyBook::default());
     assert_eq!(v.semesters[0].gpa, None);
     assert_eq!(v.semesters[0].cgpa, None);
     assert_eq!(v.cgpa, None);
@@ -70,7 +70,7 @@ fn an_absence_counts_as_the_policy_says() {
     ];
     // As a fail: (3×5 + 2×0) / 5 = 3.00, then 3×4 / 3 = 4.00; CGPA (15 + 0 + 12) / 8 = 3.375
     // → 3.38.
-    let fail = build_view(&student(), &records, &GradingPolicy::default());
+    let fail = build_view(&student(), &records, &PolicyBook::default());
     let gpas: Vec<Option<String>> = fail
         .semesters
         .iter()
@@ -89,7 +89,7 @@ fn an_absence_counts_as_the_policy_says() {
         absence: AbsencePolicy::Incomplete,
         ..GradingPolicy::default()
     };
-    let held = build_view(&student(), &records, &policy);
+    let held = build_view(&student(), &records, &PolicyBook::single(policy.clone()));
     assert_eq!(held.semesters[0].gpa, None);
     assert!(held.semesters[0]
         .withheld
@@ -110,7 +110,7 @@ fn an_absence_counts_as_the_policy_says() {
 fn the_total_shown_is_the_total_graded() {
     // 24.5 + 20 = 44.5: graded as 45 (D) under the default policy's rounding.
     let records = [record("CSC 201", 3, Semester::First, 245, 200, "D", 2)];
-    let v = build_view(&student(), &records, &GradingPolicy::default());
+    let v = build_view(&student(), &records, &PolicyBook::default());
     let line = &v.semesters[0].courses[0];
     assert_eq!(line.total, Score::from_marks(45));
     assert_eq!(line.exact_total, Score::from_tenths(445));
@@ -128,7 +128,7 @@ fn an_amended_score_is_marked_with_its_date_and_others_are_not() {
         amended,
         record("MTH 201", 2, Semester::First, 200, 300, "C", 3),
     ];
-    let v = build_view(&student(), &records, &GradingPolicy::default());
+    let v = build_view(&student(), &records, &PolicyBook::default());
     let marks: Vec<(&str, Option<(i64, &str)>)> = v.semesters[0]
         .courses
         .iter()

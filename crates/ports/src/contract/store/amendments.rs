@@ -87,7 +87,7 @@ async fn requested(store: &dyn RecordStore, chain: &str) -> (Uni, Amendment) {
         .await
         .expect("request_amendment");
     let out = store
-        .apply_sheet(a.sheet_id, &judged(&uni, &[(1, 20, 45)]), &uni.policy)
+        .apply_sheet(a.sheet_id, &judged(&uni, &[(1, 20, 45)]), &uni.book)
         .await
         .unwrap();
     assert_eq!(out, ApplyOutcome::Held { removed: 0 });
@@ -170,7 +170,7 @@ pub async fn an_amendment_applies_only_after_its_last_approval(
 
     // The worker applies it: the new score, marked; the old one in history.
     let out = store
-        .apply_sheet(a.sheet_id, &judged(&uni, &[(1, 20, 45)]), &uni.policy)
+        .apply_sheet(a.sheet_id, &judged(&uni, &[(1, 20, 45)]), &uni.book)
         .await
         .unwrap();
     assert_eq!(
@@ -301,7 +301,7 @@ pub async fn an_amendment_is_decided_only_once_its_sheet_is_judged(
             &SheetOutcome::Rejected {
                 message: "not a spreadsheet".into(),
             },
-            &uni.policy,
+            &uni.book,
         )
         .await
         .unwrap();

@@ -5,7 +5,7 @@ use super::fixture::*;
 use crate::RecordStore;
 use eportal_core::model::{Allocation, Institution, Programme, UserAccount};
 use eportal_core::{GradingPolicy, MatricNo, Role, Semester};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 pub async fn ping_answers(store: Arc<dyn RecordStore>) {
@@ -32,9 +32,15 @@ pub async fn institution_round_trips_and_updates(store: Arc<dyn RecordStore>) {
         name: "Second University".into(),
         ..inst
     };
+    // Once a policy book is stored the policy changes only through a regrade: the
+    // institution is renamed, its policy stays.
     let five = GradingPolicy::five_point_without_e();
     store.put_institution(&renamed, &five).await.unwrap();
-    assert_eq!(store.institution().await.unwrap(), Some((renamed, five)));
+    assert_eq!(
+        store.institution().await.unwrap(),
+        Some((renamed, GradingPolicy::four_point()))
+    );
+    assert_eq!(store.active_policy_version().await.unwrap(), 1);
 }
 
 pub async fn upserts_are_idempotent_and_update(store: Arc<dyn RecordStore>) {
@@ -311,8 +317,16 @@ pub async fn roster_tells_known_from_registered(store: Arc<dyn RecordStore>) {
         HashSet::from([uni.students[0].clone(), uni.students[4].clone()])
     );
     assert_eq!(r.registered, HashSet::from([uni.students[0].clone()]));
+    // Each known student's entry session (their cohort), which says their grading policy.
+    assert_eq!(
+        r.entry,
+        HashMap::from([
+            (uni.students[0].clone(), session(2024)),
+            (uni.students[4].clone(), session(2024)),
+        ])
+    );
     let empty = store.roster(&uni.mth102, &[]).await.unwrap();
-    assert!(empty.known.is_empty() && empty.registered.is_empty());
+    assert!(empty.known.is_empty() && empty.registered.is_empty() && empty.entry.is_empty());
 }
 
 pub async fn registered_students_are_the_class_in_matric_order(store: Arc<dyn RecordStore>) {

@@ -9,15 +9,21 @@ use eportal_core::model::{
     Registration, SemesterResult, Staff, Student,
 };
 use eportal_core::sheet::{AcceptedRow, RowError, RowErrorKind};
-use eportal_core::{AcademicSession, CourseCode, GradingPolicy, MatricNo, Role, Score, Semester};
+use eportal_core::{
+    AcademicSession, CourseCode, GradingPolicy, MatricNo, PolicyBook, Role, Score, Semester,
+};
 
 pub const LECTURER: &str = "STF/001";
 pub const HOD: &str = "STF/002";
 pub const DEAN: &str = "STF/003";
 
 /// What [`seed`] created, by name.
+#[derive(Debug, Clone)]
 pub struct Uni {
     pub policy: GradingPolicy,
+    /// The active book after seeding (version 1, `policy` for everyone): what sheets are
+    /// applied under.
+    pub book: PolicyBook,
     /// `SCI/2024/0001` … `SCI/2024/0005`.
     pub students: Vec<MatricNo>,
     /// CSC 101 (3 units), first semester 2024/2025; everyone registered; taught by LECTURER.
@@ -116,6 +122,11 @@ pub async fn seed(store: &dyn RecordStore) -> Uni {
         .put_institution(&inst, &policy)
         .await
         .expect("institution");
+    let book = store
+        .active_policy()
+        .await
+        .expect("active_policy")
+        .unwrap_or_default();
     store
         .upsert_faculties(&[faculty("SCI", "Faculty of Science")])
         .await
@@ -165,6 +176,7 @@ pub async fn seed(store: &dyn RecordStore) -> Uni {
         .expect("courses");
     let uni = Uni {
         policy,
+        book,
         students: students.into_iter().map(|s| s.matric_no).collect(),
         csc101: term("CSC 101", 2024, Semester::First),
         mth101: term("MTH 101", 2024, Semester::First),
@@ -284,7 +296,7 @@ pub async fn upload(
 ) -> (i64, ApplyOutcome) {
     let s = submit(store, t, n).await;
     let out = store
-        .apply_sheet(s.id, &judged(uni, scores), &uni.policy)
+        .apply_sheet(s.id, &judged(uni, scores), &uni.book)
         .await
         .expect("apply_sheet");
     (s.id, out)
@@ -305,7 +317,7 @@ pub async fn upload_confirmed(
     }
     store.confirm_sheet(id, None).await.expect("confirm_sheet");
     let out = store
-        .apply_sheet(id, &judged(uni, scores), &uni.policy)
+        .apply_sheet(id, &judged(uni, scores), &uni.book)
         .await
         .expect("apply_sheet after confirming");
     (id, out)

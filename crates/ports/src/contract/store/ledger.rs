@@ -116,7 +116,7 @@ pub async fn changes_are_appended_in_order(store: Arc<dyn RecordStore>) {
     // A redelivered sheet and a refused transition append nothing.
     let latest = store.sheets_for(&uni.csc101).await.unwrap()[0].id;
     let again = store
-        .apply_sheet(latest, &judged(&uni, &[(0, 1, 1)]), &uni.policy)
+        .apply_sheet(latest, &judged(&uni, &[(0, 1, 1)]), &uni.book)
         .await
         .unwrap();
     assert!(matches!(again, crate::ApplyOutcome::AlreadyFinal { .. }));

@@ -36,7 +36,7 @@ pub async fn removing_scores_waits_for_confirmation(store: Arc<dyn RecordStore>)
     // The second sheet leaves two students off, changes one and adds one.
     let second = submit(store, &uni.csc101, 2).await;
     let fewer = judged(&uni, &[(0, 35, 40), (3, 10, 10)]);
-    let apply = || store.apply_sheet(second.id, &fewer, &uni.policy);
+    let apply = || store.apply_sheet(second.id, &fewer, &uni.book);
     let out = apply().await.unwrap();
     assert_eq!(out, ApplyOutcome::Held { removed: 2 });
     assert_eq!(
@@ -113,7 +113,7 @@ pub async fn add_rows_sheets_add_to_the_scores(store: Arc<dyn RecordStore>) {
         let part = submit_as(store, &uni.csc101, n, SheetMode::AddRows).await;
         assert_eq!(part.mode, SheetMode::AddRows);
         let out = store
-            .apply_sheet(part.id, &judged(&uni, &scores), &uni.policy)
+            .apply_sheet(part.id, &judged(&uni, &scores), &uni.book)
             .await
             .unwrap();
         assert!(matches!(out, ApplyOutcome::Applied { .. }), "{out:?}");
@@ -154,7 +154,7 @@ pub async fn the_earlier_file_uploaded_again_is_current_again(store: Arc<dyn Rec
     assert_ne!(again.id, first);
     assert_eq!(again.status, SheetStatus::Queued);
     let out = store
-        .apply_sheet(again.id, &judged(&uni, &everyone), &uni.policy)
+        .apply_sheet(again.id, &judged(&uni, &everyone), &uni.book)
         .await
         .unwrap();
     assert!(matches!(out, ApplyOutcome::Applied { .. }), "{out:?}");

@@ -42,6 +42,7 @@ pub async fn outbox_is_oldest_first_and_done_removes(store: Arc<dyn RecordStore>
     }
     let sheet_of = |e: &Envelope| match e.job {
         Job::ProcessSheet { sheet_id } => sheet_id,
+        ref other => panic!("only sheet jobs were written, got {other:?}"),
     };
     let first = store.outbox_pending(3).await.unwrap();
     assert_eq!(

@@ -5,6 +5,7 @@ use super::fixture::*;
 use crate::{PortError, RecordStore};
 use eportal_core::grading::GpaRounding;
 use eportal_core::workflow::WorkflowState;
+use eportal_core::PolicyBook;
 use std::sync::Arc;
 
 pub async fn semester_results_follow_the_core(store: Arc<dyn RecordStore>) {
@@ -78,7 +79,7 @@ pub async fn semester_results_follow_the_core(store: Arc<dyn RecordStore>) {
     let mut truncating = uni.policy.clone();
     truncating.gpa_rounding = GpaRounding::Truncate;
     store
-        .recompute_results(&uni.students[..2], &truncating)
+        .recompute_results(&uni.students[..2], &PolicyBook::single(truncating.clone()))
         .await
         .unwrap();
     for m in &uni.students[..2] {
@@ -100,7 +101,10 @@ pub async fn semester_results_follow_the_core(store: Arc<dyn RecordStore>) {
     let r2 = store.semester_results(&uni.students[2]).await.unwrap();
     let rec2 = store.student_records(&uni.students[2]).await.unwrap();
     assert_eq!(r2, expected_results(&uni.students[2], &rec2, &uni.policy));
-    store.recompute_results(&[], &truncating).await.unwrap();
+    store
+        .recompute_results(&[], &PolicyBook::single(truncating))
+        .await
+        .unwrap();
 }
 
 pub async fn workflow_moves_with_a_fresh_from_state(store: Arc<dyn RecordStore>) {

@@ -109,10 +109,7 @@ pub async fn apply_stores_rows_errors_and_counts(store: Arc<dyn RecordStore>) {
             row_error(6, "???", RowErrorKind::InvalidMatric),
         ],
     };
-    let applied = store
-        .apply_sheet(s.id, &outcome, &uni.policy)
-        .await
-        .unwrap();
+    let applied = store.apply_sheet(s.id, &outcome, &uni.book).await.unwrap();
     match applied {
         ApplyOutcome::Applied { affected } => assert_eq!(
             sorted(affected),
@@ -192,7 +189,7 @@ pub async fn apply_is_idempotent_on_a_final_sheet(store: Arc<dyn RecordStore>) {
             message: "late".into(),
         },
     ] {
-        let again = store.apply_sheet(id, &outcome, &uni.policy).await.unwrap();
+        let again = store.apply_sheet(id, &outcome, &uni.book).await.unwrap();
         assert_eq!(
             again,
             ApplyOutcome::AlreadyFinal {
@@ -212,7 +209,7 @@ pub async fn apply_is_idempotent_on_a_final_sheet(store: Arc<dyn RecordStore>) {
     );
     assert_not_found(
         store
-            .apply_sheet(id + 1000, &judged(&uni, &[]), &uni.policy)
+            .apply_sheet(id + 1000, &judged(&uni, &[]), &uni.book)
             .await,
         "apply of an unknown sheet",
     );

@@ -117,12 +117,12 @@ pub async fn older_sheet_applied_late_is_superseded(store: Arc<dyn RecordStore>)
     let old = submit(store.as_ref(), &uni.csc101, 1).await;
     let new = submit(store.as_ref(), &uni.csc101, 2).await;
     let out = store
-        .apply_sheet(new.id, &judged(&uni, &[(0, 30, 40)]), &uni.policy)
+        .apply_sheet(new.id, &judged(&uni, &[(0, 30, 40)]), &uni.book)
         .await
         .unwrap();
     assert!(matches!(out, ApplyOutcome::Applied { .. }), "{out:?}");
     let late = store
-        .apply_sheet(old.id, &judged(&uni, &[(0, 1, 1), (1, 2, 2)]), &uni.policy)
+        .apply_sheet(old.id, &judged(&uni, &[(0, 1, 1), (1, 2, 2)]), &uni.book)
         .await
         .unwrap();
     assert_eq!(late, ApplyOutcome::SupersededAlready { by: new.id });
@@ -161,7 +161,7 @@ pub async fn rejected_sheet_applies_nothing(store: Arc<dyn RecordStore>) {
             &SheetOutcome::Rejected {
                 message: "no header row".into(),
             },
-            &uni.policy,
+            &uni.book,
         )
         .await
         .unwrap();
@@ -179,7 +179,7 @@ pub async fn rejected_sheet_applies_nothing(store: Arc<dyn RecordStore>) {
     let current = store.course_records(&uni.csc101).await.unwrap();
     assert_eq!((current.len(), current[0].sheet_id), (1, good.id));
     let again = store
-        .apply_sheet(bad.sheet.id, &judged(&uni, &[(1, 1, 1)]), &uni.policy)
+        .apply_sheet(bad.sheet.id, &judged(&uni, &[(1, 1, 1)]), &uni.book)
         .await
         .unwrap();
     assert_eq!(
@@ -204,7 +204,7 @@ pub async fn fail_sheet_marks_it_failed(store: Arc<dyn RecordStore>) {
         Some("gave up after 5 attempts: blob missing")
     );
     let out = store
-        .apply_sheet(s.id, &judged(&uni, &[(0, 30, 40)]), &uni.policy)
+        .apply_sheet(s.id, &judged(&uni, &[(0, 30, 40)]), &uni.book)
         .await
         .unwrap();
     assert_eq!(
