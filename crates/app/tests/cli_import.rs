@@ -289,3 +289,31 @@ fn a_file_that_cannot_be_used_is_refused_as_a_whole() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("policy file is not valid"), "{err}");
 }
+
+#[test]
+fn a_policy_for_a_cohort_is_a_new_version_and_a_bad_scope_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    // The institution is version 1; the example policy (default scope) version 2.
+    import_examples(&dir);
+    let run_policy = |scope: &str| {
+        outcome(&run(eportal(&dir)
+            .args(["import", "policy"])
+            .arg(fixture("policy.toml"))
+            .args(["--scope", scope])))
+    };
+    // No score has been uploaded: the new version is active at once.
+    let (code, out, err) = run_policy("cohort:2025/2026");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("grading policy version 3 is active (no scores to regrade)"),
+        "{out}"
+    );
+    // A scope that is not one: a usage error (exit 2) saying how to write it.
+    let (code, out, err) = run_policy("year:2025/2026");
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("is not cohort or results"), "{err}");
+    let (code, _, err) = run_policy("cohort:2025/2027");
+    assert_eq!(code, 2);
+    assert!(err.contains("should span two consecutive years"), "{err}");
+}

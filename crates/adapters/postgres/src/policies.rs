@@ -121,7 +121,18 @@ fn regrade_row(row: &PgRow) -> PortResult<Regrade> {
 /// A regrade, its row locked until the caller's transaction ends: tasks finishing at once
 /// count one after another.
 pub(crate) async fn lock_regrade(conn: &mut PgConnection, id: i64) -> PortResult<Regrade> {
-    let sql = format!("SELECT {REGRADE_COLUMNS} FROM regrades WHERE id = $1 FOR UPDATE");
+    regrade_locked(conn, id, "FOR UPDATE").await
+}
+
+/// The regrade under `FOR KEY SHARE`: its status cannot change (the switch and a failure
+/// lock it `FOR UPDATE`) while tasks finishing at once still stage their output side by side;
+/// they queue only for the counters' `UPDATE` at the end.
+pub(crate) async fn share_regrade(conn: &mut PgConnection, id: i64) -> PortResult<Regrade> {
+    regrade_locked(conn, id, "FOR KEY SHARE").await
+}
+
+async fn regrade_locked(conn: &mut PgConnection, id: i64, lock: &str) -> PortResult<Regrade> {
+    let sql = format!("SELECT {REGRADE_COLUMNS} FROM regrades WHERE id = $1 {lock}");
     let row = sqlx::query(&sql)
         .bind(id)
         .fetch_optional(&mut *conn)

@@ -1,6 +1,7 @@
 //! A regrade's tasks in PostgreSQL: each task's output is staged with the mark that the task
-//! is done, in one transaction, under the regrade's row lock, so a redelivered task finds the
-//! mark and writes nothing and tasks finishing at once count one after another. The last task
+//! is done, in one transaction, under a key-share lock of the regrade's row (its status
+//! cannot change meanwhile), so a redelivered task finds the mark and writes nothing; tasks
+//! finishing at once stage side by side and count one after another (the counters' update). The last task
 //! of a phase moves the regrade on and writes the next phase's jobs to the outbox in that
 //! same transaction. The map output carries each row's reduce partition: that is the shuffle.
 //!
@@ -8,7 +9,7 @@
 //! and never touch the live records (that is the switch's, in `switch`).
 
 use crate::error::db;
-use crate::policies::{enqueue_parts, graded_row, lock_regrade};
+use crate::policies::{enqueue_parts, graded_row, share_regrade};
 use crate::{outbox, PgStore};
 use eportal_core::jobs::{Envelope, Job};
 use eportal_core::model::SemesterResult;
@@ -20,7 +21,7 @@ use eportal_ports::{now_ms, PortError, Regrade, RegradeStatus};
 use sqlx::PgConnection;
 use std::collections::BTreeSet;
 
-/// Locks the regrade and marks the task done: the regrade, or `None` (nothing to do) when
+/// Key-share locks the regrade and marks the task done: the regrade, or `None` (nothing to do) when
 /// the regrade is not in `status` or the task was already done.
 async fn claim(
     conn: &mut PgConnection,
@@ -29,7 +30,7 @@ async fn claim(
     part: u32,
     status: RegradeStatus,
 ) -> PortResult<Option<Regrade>> {
-    let r = lock_regrade(conn, regrade_id).await?;
+    let r = share_regrade(conn, regrade_id).await?;
     if r.status != status {
         return Ok(None);
     }

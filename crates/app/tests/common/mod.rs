@@ -9,6 +9,7 @@
 pub mod courses;
 pub mod documents;
 pub mod postgres;
+pub mod regrade;
 pub mod university;
 
 use eportal::app::Running;

@@ -4,6 +4,9 @@
 //!
 //! A [`Deployment`] owns everything it starts: dropping it (test passed, failed or panicked)
 //! kills every process with SIGKILL, then drops the test's database and queues.
+//!
+//! The regrade crash test (`regrade_crash.rs`) uses the same processes and engines through
+//! its own [`regrade::Site`].
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
@@ -11,6 +14,7 @@ pub mod broker;
 pub mod client;
 pub mod engines;
 pub mod procs;
+pub mod regrade;
 pub mod semester;
 pub mod verify;
 

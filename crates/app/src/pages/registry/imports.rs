@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use clap::ValueEnum;
+use eportal_core::PolicyScope;
 
 /// Room for the multipart boundaries and the short fields around the file.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
@@ -100,8 +101,8 @@ struct ReportPage {
     accounts: u64,
     ignored_columns: Vec<String>,
     rejected: Vec<Row>,
-    /// The institution or its grading policy, which processes read when they start.
-    settings: bool,
+    /// The regrade a new grading policy started.
+    regrade: Option<eportal_ports::Regrade>,
 }
 
 fn report_page(s: &PageSession, filename: String, r: ImportReport) -> ReportPage {
@@ -120,7 +121,7 @@ fn report_page(s: &PageSession, filename: String, r: ImportReport) -> ReportPage
                 reason: sentence(&p.reason),
             })
             .collect(),
-        settings: matches!(r.kind, ImportKind::Institution | ImportKind::Policy),
+        regrade: r.regrade,
     }
 }
 
@@ -169,6 +170,7 @@ async fn import(
     }
     let max = services.config.limits.max_upload_bytes;
     let mut kind_field = None;
+    let mut scope_field = None;
     let mut file = None;
     loop {
         let field = match mp.next_field().await {
@@ -179,6 +181,10 @@ async fn import(
         match field.name() {
             Some("kind") => match field.text().await {
                 Ok(t) => kind_field = Some(t),
+                Err(e) => return unreadable(&e, max).into_response(),
+            },
+            Some("scope") => match field.text().await {
+                Ok(t) => scope_field = Some(t),
                 Err(e) => return unreadable(&e, max).into_response(),
             },
             Some("file") => {
@@ -231,7 +237,26 @@ async fn import(
     if bytes.len() > max {
         return too_large(max).into_response();
     }
-    match services.import_as(&s.who, kind, bytes.to_vec()).await {
+    let scope = match scope_field.as_deref().map(str::trim) {
+        None | Some("") => PolicyScope::Default,
+        Some(text) => match PolicyScope::parse(text) {
+            Ok(scope) => scope,
+            Err(e) => {
+                let msg = format!("Whom the policy is for: {}.", e);
+                return form_page(
+                    &services,
+                    &s,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some(kind),
+                    Some(msg),
+                );
+            }
+        },
+    };
+    match services
+        .import_as(&s.who, kind, bytes.to_vec(), scope)
+        .await
+    {
         Ok(report) => render(StatusCode::OK, &report_page(&s, filename, report)),
         Err(ServiceError::Invalid(m)) => {
             let msg = format!(

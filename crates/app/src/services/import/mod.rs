@@ -237,7 +237,8 @@ impl Services {
         Ok(report)
     }
 
-    /// Imports a file sent by `who`, who must be the registry administrator (the pages'
+    /// Imports a file sent by `who`, who must be the registry administrator (a policy for
+    /// `scope`; the pages'
     /// import; [`Services::import`] is the command line's, run by the operator on the
     /// server). A file that cannot be used at all is `Invalid` with the reason, and nothing
     /// of it is written.
@@ -249,6 +250,7 @@ impl Services {
         who: &Principal,
         kind: ImportKind,
         bytes: Vec<u8>,
+        scope: PolicyScope,
     ) -> ServiceResult<ImportReport> {
         if !who.has(Role::Admin) {
             return Err(ServiceError::Forbidden(
@@ -257,25 +259,22 @@ impl Services {
         }
         let services = self.clone();
         let by = who.username.clone();
-        let report = tokio::spawn(async move {
-            services
-                .import_scoped(kind, &bytes, PolicyScope::Default, &by)
+        let report =
+            tokio::spawn(async move { services.import_scoped(kind, &bytes, scope, &by).await })
                 .await
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("the import task ended early: {e}"))?
-        .map_err(|e| match e {
-            ImportError::File(m) => ServiceError::Invalid(m),
-            e @ ImportError::Store(PortError::Unavailable { .. }) => {
-                ServiceError::Unavailable(e.to_string())
-            }
-            // A regrade is still running: the new policy has to wait for it.
-            ImportError::Store(PortError::Conflict(m)) => ServiceError::Conflict(m),
-            // The rows were checked before writing: a refused write is ours, not the file's.
-            ImportError::Store(e) => ServiceError::Internal(
-                anyhow::Error::new(e).context("the store refused an import's write"),
-            ),
-        })?;
+                .map_err(|e| anyhow::anyhow!("the import task ended early: {e}"))?
+                .map_err(|e| match e {
+                    ImportError::File(m) => ServiceError::Invalid(m),
+                    e @ ImportError::Store(PortError::Unavailable { .. }) => {
+                        ServiceError::Unavailable(e.to_string())
+                    }
+                    // A regrade is still running: the new policy has to wait for it.
+                    ImportError::Store(PortError::Conflict(m)) => ServiceError::Conflict(m),
+                    // The rows were checked before writing: a refused write is ours, not the file's.
+                    ImportError::Store(e) => ServiceError::Internal(
+                        anyhow::Error::new(e).context("the store refused an import's write"),
+                    ),
+                })?;
         tracing::info!(
             %kind,
             imported = report.imported,
