@@ -69,7 +69,7 @@ pub struct DryRun {
     pub gpa_changed: u64,
     /// Students whose class of degree would change.
     pub class_changed: u64,
-    /// The first few of them.
+    /// A few of them: those whose class would change first, then those whose GPAs would.
     pub examples: Vec<ChangedStudent>,
 }
 
@@ -253,6 +253,7 @@ impl Services {
             class_changed: 0,
             examples: Vec::new(),
         };
+        let (mut class_examples, mut gpa_examples) = (Vec::new(), Vec::new());
         for (m, rows) in &rows_of {
             let (b, a) = (&before[*m], &after[*m]);
             let gpas = |v: &[SemesterResult]| -> Vec<(u16, u16)> {
@@ -266,16 +267,23 @@ impl Services {
             let class_moved = class_before != class_after;
             out.gpa_changed += u64::from(gpa_moved);
             out.class_changed += u64::from(class_moved);
-            if (gpa_moved || class_moved) && out.examples.len() < examples {
-                out.examples.push(ChangedStudent {
-                    matric_no: (*m).clone(),
-                    cgpa_before,
-                    cgpa_after,
-                    class_before,
-                    class_after,
-                });
+            let example = || ChangedStudent {
+                matric_no: (*m).clone(),
+                cgpa_before,
+                cgpa_after,
+                class_before: class_before.clone(),
+                class_after: class_after.clone(),
+            };
+            if class_moved && class_examples.len() < examples {
+                class_examples.push(example());
+            } else if gpa_moved && !class_moved && gpa_examples.len() < examples {
+                gpa_examples.push(example());
             }
         }
+        // Students whose class would change first: they are what a senate asks about.
+        class_examples.extend(gpa_examples);
+        class_examples.truncate(examples);
+        out.examples = class_examples;
         Ok(out)
     }
 

@@ -15,10 +15,11 @@ use super::workflow::CourseResultDetail;
 use super::{Principal, ServiceError, ServiceResult, Services};
 use eportal_core::model::{CourseRecord, CourseTerm};
 use eportal_core::workflow::{self, Action, WorkflowState};
-use eportal_core::{GradingPolicy, Role};
+use eportal_core::{AcademicSession, MatricNo, PolicyBook, Role};
 use eportal_ports::store::SheetSummary;
 use eportal_ports::SheetStatus;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The states a result waits in for a reviewer, in the order of the chain.
 const WAITING: [WorkflowState; 4] = [
@@ -70,9 +71,19 @@ pub struct QueueItem {
     pub waiting_since_ms: i64,
 }
 
-/// The grade distribution and the number who passed, under `policy`.
-pub fn distribution(policy: &GradingPolicy, records: &[CourseRecord]) -> (Vec<GradeCount>, u32) {
-    let mut bands: Vec<_> = policy.bands.iter().collect();
+/// The grade distribution and the number who passed: every grade of the session's policy
+/// (its results override, else the default), best first, then any other grade a student's
+/// own policy gave; each record graded again from its total under its student's policy in
+/// `book` (`entry` says each student's entry session), so the bands a reviewer reads are
+/// those of the active book.
+pub fn distribution(
+    book: &PolicyBook,
+    session: AcademicSession,
+    records: &[CourseRecord],
+    entry: &HashMap<MatricNo, AcademicSession>,
+) -> (Vec<GradeCount>, u32) {
+    let listed = book.for_session(session);
+    let mut bands: Vec<_> = listed.bands.iter().collect();
     bands.sort_by_key(|b| std::cmp::Reverse(b.min_total));
     let mut counts: Vec<GradeCount> = bands
         .iter()
@@ -83,14 +94,19 @@ pub fn distribution(policy: &GradingPolicy, records: &[CourseRecord]) -> (Vec<Gr
         .collect();
     let mut passed = 0;
     for r in records {
-        // Graded again from the total, so a result stored under an older policy is still
-        // counted in the bands a reviewer reads now.
+        let policy = entry
+            .get(&r.matric_no)
+            .map_or(listed, |&e| book.for_record(e, session));
         let g = policy.grade(r.total);
         if g.passed {
             passed += 1;
         }
-        if let Some(c) = counts.iter_mut().find(|c| c.grade == g.grade) {
-            c.count += 1;
+        match counts.iter_mut().find(|c| c.grade == g.grade) {
+            Some(c) => c.count += 1,
+            None => counts.push(GradeCount {
+                grade: g.grade,
+                count: 1,
+            }),
         }
     }
     (counts, passed)
@@ -111,6 +127,24 @@ fn history(sheets: &[SheetSummary]) -> SheetHistory {
 }
 
 impl Services {
+    /// [`distribution`] of a course result's records under the active book.
+    async fn distribution_of(
+        &self,
+        term: &CourseTerm,
+        records: &[CourseRecord],
+    ) -> ServiceResult<(Vec<GradeCount>, u32)> {
+        let book = self.policies.active().await?;
+        let entry = self
+            .ports
+            .store
+            .registered_students(term)
+            .await?
+            .into_iter()
+            .map(|s| (s.matric_no, s.entry_session))
+            .collect();
+        Ok(distribution(&book, term.session, records, &entry))
+    }
+
     /// The course results `who` may act on now, oldest waiting first. Only HODs, deans and
     /// senate have a queue.
     pub async fn review_queue(&self, who: &Principal) -> ServiceResult<Vec<QueueItem>> {
@@ -149,8 +183,7 @@ impl Services {
                     continue;
                 }
                 let records = store.course_records(&term).await?;
-                let book = self.policies.active().await?;
-                let (distribution, passed) = distribution(book.for_session(term.session), &records);
+                let (distribution, passed) = self.distribution_of(&term, &records).await?;
                 let students = u32::try_from(records.len()).unwrap_or(u32::MAX);
                 let lecturers = self.lecturers(&term).await?;
                 items.push(QueueItem {
@@ -238,8 +271,7 @@ impl Services {
                 actions.push(action.name());
             }
         }
-        let book = self.policies.active().await?;
-        let (distribution, passed) = distribution(book.for_session(term.session), &detail.records);
+        let (distribution, passed) = self.distribution_of(term, &detail.records).await?;
         let students = u32::try_from(detail.records.len()).unwrap_or(u32::MAX);
         Ok(ReviewItem {
             course_title: course.title.clone(),
@@ -280,6 +312,55 @@ pub struct ReviewItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(matric: &str, total: u16) -> CourseRecord {
+        CourseRecord {
+            matric_no: MatricNo::parse(matric).unwrap(),
+            course_code: eportal_core::CourseCode::parse("CSC201").unwrap(),
+            course_title: "Data Structures".into(),
+            units: 3,
+            session: AcademicSession::new(2024).unwrap(),
+            semester: eportal_core::Semester::First,
+            ca: eportal_core::Score::ZERO,
+            exam: eportal_core::Score::from_marks(total),
+            total: eportal_core::Score::from_marks(total),
+            grade: String::new(),
+            points: 0,
+            version: 1,
+            sheet_id: 1,
+            state: WorkflowState::Submitted,
+            amended: None,
+        }
+    }
+
+    #[test]
+    fn each_student_is_counted_under_their_cohorts_policy() {
+        // The default is the 5-point scale; students admitted from 2024/2025 have the 5-point
+        // scale without E (F below 45). 42 is E for the 2023 student (a pass) and F for the
+        // 2024 one (a fail); 72 is A for both.
+        let s = |y| AcademicSession::new(y).unwrap();
+        let book = PolicyBook::default().with(
+            eportal_core::PolicyScope::Cohort(s(2024)),
+            eportal_core::GradingPolicy::five_point_without_e(),
+        );
+        let records = [
+            record("SCI/2023/0001", 42),
+            record("SCI/2024/0001", 42),
+            record("SCI/2024/0002", 72),
+        ];
+        let entry = HashMap::from([
+            (records[0].matric_no.clone(), s(2023)),
+            (records[1].matric_no.clone(), s(2024)),
+            (records[2].matric_no.clone(), s(2024)),
+        ]);
+        let (counts, passed) = distribution(&book, s(2024), &records, &entry);
+        let got: Vec<(&str, u32)> = counts.iter().map(|c| (c.grade.as_str(), c.count)).collect();
+        assert_eq!(
+            got,
+            [("A", 1), ("B", 0), ("C", 0), ("D", 0), ("E", 1), ("F", 1)]
+        );
+        assert_eq!(passed, 2);
+    }
 
     #[test]
     fn pass_rates_are_rounded_to_one_decimal() {
