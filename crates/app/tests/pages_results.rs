@@ -156,6 +156,16 @@ async fn a_student_reads_their_published_results_and_nobody_elses() {
         page.body
     );
     assert!(by_id(&page, "cgpa").starts_with("3.80"));
+    // Which policy, and which version of it, the figures were computed under.
+    let store = &app.running.services.ports.store;
+    let version = store.active_policy_version().await.unwrap();
+    assert!(
+        page.body.contains(&format!(
+            "(out of 5, Nigerian 5-point scale, grading policy version {version})"
+        )),
+        "{}",
+        page.body
+    );
     assert_eq!(by_id(&page, "total-units"), "5");
     assert_eq!(by_id(&page, "class"), "Second Class Upper");
 

@@ -3,8 +3,9 @@
 //!
 //! For each deployment: a small faculty (the cluster tests' semester plan) whose score sheets
 //! are uploaded through a real portal process, processed by a real worker and published, with
-//! a results override already active for 2024/2025 (a stricter 4-point scale). Then the
-//! default policy is changed to the 4-point scale with `eportal regrade --policy … --no-wait`,
+//! a results override already active for 2024/2025 (a stricter 5-point scale). Then the
+//! default policy is changed to a 5-point scale with raised bands with
+//! `eportal regrade --policy … --no-wait`,
 //! and the regrade is run by worker processes that die on the way:
 //!
 //! 1. a worker with `EPORTAL_FAULT_ABORT_ON_REGRADE=map:3` aborts after grading map task 3
@@ -27,12 +28,12 @@
 //! cache prefix), so the two run side by side with any other test.
 mod support;
 
-use eportal_core::{GradingPolicy, Score};
+use eportal_core::Score;
 use eportal_ports::RegradeStatus;
 use rand::Rng;
 use std::os::unix::process::ExitStatusExt;
 use std::time::{Duration, Instant};
-use support::regrade::{build_university, by_hand, strict, verify, wait_exit, Site};
+use support::regrade::{build_university, by_hand, raised, strict, verify, wait_exit, Site};
 use support::semester;
 
 /// Enough students that each of the 16 map and reduce tasks has work (about 3,000 records),
@@ -130,8 +131,8 @@ async fn run_case(site: &mut Site) {
     let name = site.name;
 
     let file = site.write(
-        "four_point.json",
-        &serde_json::to_string_pretty(&GradingPolicy::four_point()).unwrap(),
+        "raised.json",
+        &serde_json::to_string_pretty(&raised()).unwrap(),
     );
     let (code, out, err) = site.cli(&["regrade", "--policy", &file, "--no-wait"]);
     assert_eq!(code, 0, "{name}: eportal regrade --no-wait: {out}{err}");
@@ -223,7 +224,7 @@ async fn distributed_regrade_with_killed_workers_equals_grading_from_scratch() {
 fn the_written_out_bands_agree_with_the_policies() {
     for tenths in (0..=1000).step_by(5) {
         let total = Score::from_tenths(tenths);
-        for (year, policy) in [(2023, GradingPolicy::four_point()), (2024, strict())] {
+        for (year, policy) in [(2023, raised()), (2024, strict())] {
             let g = policy.grade(total);
             assert_eq!(
                 by_hand(year, total),

@@ -200,6 +200,21 @@ impl PolicyBook {
                 }
             }
         }
+        // A CGPA adds the points of a student's records: a results override on another
+        // points scale than a student's own policy would add points of two scales.
+        let students = std::iter::once(&self.default).chain(self.cohorts.iter().map(|s| &s.policy));
+        let scales: std::collections::BTreeSet<u8> =
+            students.map(GradingPolicy::max_points).collect();
+        for s in &self.results {
+            let max = s.policy.max_points();
+            if scales.iter().any(|&m| m != max) {
+                return Err(BookError::ResultsScale {
+                    from: s.from,
+                    max,
+                    students: scales.iter().copied().find(|&m| m != max).unwrap_or(max),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -239,6 +254,17 @@ pub enum BookError {
     },
     #[error("there are two policies for {}", .0.words())]
     TwoOverrides(PolicyScope),
+    #[error(
+        "the policy for results from {from} gives up to {max} points, but students' own policies \
+         give up to {students}: a CGPA would add points of two scales. A results override \
+         corrects grade bands on the same scale; to change the scale, set it for a cohort \
+         (cohort:SESSION)"
+    )]
+    ResultsScale {
+        from: AcademicSession,
+        max: u8,
+        students: u8,
+    },
 }
 
 /// A partition number in `0..parts` for a key, the same in every process, build and

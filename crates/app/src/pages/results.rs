@@ -44,6 +44,8 @@ struct ResultsPage {
     programme: String,
     level: u16,
     grading: String,
+    /// The grading policy version every grade and GPA on the page was computed under.
+    policy_version: u32,
     terms: Vec<Term>,
     cgpa: String,
     max_points: u8,
@@ -107,6 +109,7 @@ pub(super) fn page(
         programme: r.programme,
         level: r.level,
         grading: r.grading,
+        policy_version: r.policy_version,
         terms,
         cgpa: gpa_words(r.cgpa),
         max_points: r.max_points,

@@ -24,24 +24,45 @@ use std::time::{Duration, Instant};
 /// The session from which the results override applies.
 pub const OVERRIDE_FROM: u16 = 2024;
 
-/// The results override active before the change (and kept by it): a stricter 4-point scale.
-pub fn strict() -> GradingPolicy {
-    let band = |grade: &str, marks: u16, points: u8| GradeBand {
+fn band(grade: &str, marks: u16, points: u8) -> GradeBand {
+    GradeBand {
         grade: grade.into(),
         min_total: Score::from_marks(marks),
         points,
-    };
+    }
+}
+
+/// The results override active before the change (and kept by it): a stricter 5-point scale
+/// without E. (An override keeps the students' points scale: the book refuses another.)
+pub fn strict() -> GradingPolicy {
     GradingPolicy {
-        name: "strict 4-point scale".into(),
+        name: "strict 5-point scale".into(),
         bands: vec![
-            band("A", 75, 4),
-            band("B", 65, 3),
-            band("C", 55, 2),
-            band("D", 50, 1),
+            band("A", 75, 5),
+            band("B", 65, 4),
+            band("C", 55, 3),
+            band("D", 50, 2),
             band("F", 0, 0),
         ],
         pass_mark: Score::from_marks(50),
-        ..GradingPolicy::four_point()
+        ..GradingPolicy::nigerian_five_point()
+    }
+}
+
+/// The new default: the 5-point scale with every band 5 marks higher.
+pub fn raised() -> GradingPolicy {
+    GradingPolicy {
+        name: "5-point scale, bands raised".into(),
+        bands: vec![
+            band("A", 75, 5),
+            band("B", 65, 4),
+            band("C", 55, 3),
+            band("D", 50, 2),
+            band("E", 45, 1),
+            band("F", 0, 0),
+        ],
+        pass_mark: Score::from_marks(45),
+        ..GradingPolicy::nigerian_five_point()
     }
 }
 
@@ -49,7 +70,7 @@ pub fn strict() -> GradingPolicy {
 pub fn new_book(version: u32) -> PolicyBook {
     PolicyBook {
         version,
-        default: GradingPolicy::four_point(),
+        default: raised(),
         cohorts: Vec::new(),
         results: vec![ScopedPolicy {
             from: AcademicSession::new(OVERRIDE_FROM).unwrap(),
@@ -70,22 +91,13 @@ pub fn old_book() -> PolicyBook {
 /// the core: totals rounded half up to whole marks, then the bands of the record's session.
 pub fn by_hand(session_start: u16, total: Score) -> (&'static str, u8) {
     let marks = (u32::from(total.tenths()) + 5) / 10;
-    if session_start >= OVERRIDE_FROM {
-        match marks {
-            75.. => ("A", 4),
-            65..=74 => ("B", 3),
-            55..=64 => ("C", 2),
-            50..=54 => ("D", 1),
-            _ => ("F", 0),
-        }
-    } else {
-        match marks {
-            70.. => ("A", 4),
-            60..=69 => ("B", 3),
-            50..=59 => ("C", 2),
-            45..=49 => ("D", 1),
-            _ => ("F", 0),
-        }
+    match marks {
+        75.. => ("A", 5),
+        65..=74 => ("B", 4),
+        55..=64 => ("C", 3),
+        50..=54 => ("D", 2),
+        45..=49 if session_start < OVERRIDE_FROM => ("E", 1),
+        _ => ("F", 0),
     }
 }
 
@@ -368,7 +380,7 @@ pub async fn verify(site: &Site, plan: &Plan, done: &Regrade) {
     assert_eq!(
         store.active_policy().await.unwrap(),
         Some(book.clone()),
-        "{name}: the active book is the 4-point default with the strict override kept"
+        "{name}: the active book is the raised default with the strict override kept"
     );
 
     // What the plan uploaded: the latest sheet of each course is the one that counts.

@@ -134,6 +134,25 @@ fn a_book_with_a_bad_policy_names_its_scope() {
 }
 
 #[test]
+fn a_results_override_keeps_the_students_points_scale() {
+    let five = PolicyBook::single(GradingPolicy::nigerian_five_point());
+    let corrected = five.with(
+        PolicyScope::Results(s(2026)),
+        GradingPolicy::five_point_without_e(),
+    );
+    assert_eq!(corrected.validate(), Ok(()));
+    let rescaled = five.with(PolicyScope::Results(s(2026)), GradingPolicy::four_point());
+    let e = rescaled.validate().unwrap_err().to_string();
+    assert!(
+        e.starts_with("the policy for results from 2026/2027 gives up to 4 points, but students' own policies give up to 5"),
+        "{e}"
+    );
+    assert!(e.contains("set it for a cohort"), "{e}");
+    // A cohort on another scale meets the same override: refused too.
+    assert!(book().validate().is_err());
+}
+
+#[test]
 fn scopes_read_as_people_write_them() {
     assert_eq!(PolicyScope::parse("default"), Ok(PolicyScope::Default));
     assert_eq!(
