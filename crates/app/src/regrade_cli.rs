@@ -65,9 +65,7 @@ pub async fn run(config: Config, args: RegradeArgs) -> Result<ExitCode, Failure>
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let r = services
-                .ports
-                .store
-                .start_regrade(&book, crate::services::regrade::PARTS, "command line")
+                .start_regrade(&book, args.scope, "command line")
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -111,7 +109,7 @@ fn read_policy(path: &PathBuf) -> anyhow::Result<GradingPolicy> {
 /// Prints a progress bar until the regrade is final.
 async fn follow(services: &Services, mut r: Regrade) -> Result<ExitCode, Failure> {
     let started = Instant::now();
-    let first_done = tasks_done(&r);
+    let first_done = r.tasks_done();
     let mut waited_for_workers = false;
     loop {
         let line = progress_line(&r, started.elapsed(), first_done);
@@ -140,7 +138,7 @@ async fn follow(services: &Services, mut r: Regrade) -> Result<ExitCode, Failure
         }
         if !waited_for_workers
             && started.elapsed() > Duration::from_secs(10)
-            && tasks_done(&r) == first_done
+            && r.tasks_done() == first_done
         {
             println!("\nno task has finished for 10 s: are workers running (eportal serve)?");
             waited_for_workers = true;
@@ -153,19 +151,11 @@ async fn follow(services: &Services, mut r: Regrade) -> Result<ExitCode, Failure
     }
 }
 
-fn total_tasks(r: &Regrade) -> u32 {
-    r.parts.map + r.parts.reduce + 1
-}
-
-fn tasks_done(r: &Regrade) -> u32 {
-    r.maps_done + r.reduces_done + u32::from(r.status == RegradeStatus::Done)
-}
-
 /// `[#####.....] 12/33 tasks  mapping  120000 records  ETA 0:42`; the ETA is the time so
 /// far per task finished while watching, times the tasks left.
 pub fn progress_line(r: &Regrade, elapsed: Duration, done_at_start: u32) -> String {
     const WIDTH: u32 = 30;
-    let (done, total) = (tasks_done(r), total_tasks(r));
+    let (done, total) = (r.tasks_done(), r.tasks_total());
     let filled = (done * WIDTH / total.max(1)) as usize;
     let bar = format!(
         "{}{}",

@@ -166,6 +166,21 @@ impl PolicyBook {
         next
     }
 
+    /// The book that setting `policy` for `scope` makes of this one, checked: `None` when
+    /// `scope` already has exactly this policy (nothing would change).
+    pub fn proposal(
+        &self,
+        scope: PolicyScope,
+        policy: GradingPolicy,
+    ) -> Result<Option<PolicyBook>, BookError> {
+        if self.get(scope) == Some(&policy) {
+            return Ok(None);
+        }
+        let next = self.with(scope, policy);
+        next.validate()?;
+        Ok(Some(next))
+    }
+
     /// This book without the override for `scope` (the default cannot be removed).
     pub fn without(&self, scope: PolicyScope) -> Option<PolicyBook> {
         let mut next = self.clone();

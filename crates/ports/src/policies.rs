@@ -96,6 +96,18 @@ pub struct Regrade {
     pub message: Option<String>,
 }
 
+impl Regrade {
+    /// Its tasks: the map tasks, the reduce tasks and the switch.
+    pub fn tasks_total(&self) -> u32 {
+        self.parts.map + self.parts.reduce + 1
+    }
+
+    /// Those done so far (the switch once the regrade is done).
+    pub fn tasks_done(&self) -> u32 {
+        self.maps_done + self.reduces_done + u32::from(self.status == RegradeStatus::Done)
+    }
+}
+
 /// What a commit did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Committed {

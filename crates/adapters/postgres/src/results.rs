@@ -158,16 +158,10 @@ impl SemesterColumns {
 #[async_trait]
 impl Results for PgStore {
     async fn student_records(&self, matric: &MatricNo) -> PortResult<Vec<CourseRecord>> {
-        let sql = format!(
-            "{} WHERE v.matric_no = $1 ORDER BY v.session, v.semester, v.course_code",
-            record_select("current_scores")
-        );
-        let rows = sqlx::query(&sql)
-            .bind(matric.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        rows.iter().map(convert::course_record).collect()
+        // The same read, with the book version beside it.
+        Ok(eportal_ports::Policies::graded_records(self, matric)
+            .await?
+            .0)
     }
 
     async fn semester_results(&self, matric: &MatricNo) -> PortResult<Vec<SemesterResult>> {

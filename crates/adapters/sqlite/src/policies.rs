@@ -39,17 +39,25 @@ pub(crate) async fn active<'e, E: Executor<'e, Database = Sqlite>>(
     .fetch_optional(e)
     .await
     .map_err(db)?;
-    json.map(|j| PolicyBook::from_json(&j).map_err(|e| corrupt("policy book", e)))
-        .transpose()
+    json.as_deref().map(parse_book).transpose()
 }
 
-pub(crate) async fn book(conn: &mut SqliteConnection, version: u32) -> PortResult<PolicyBook> {
-    let json: String = sqlx::query_scalar("SELECT book FROM policy_books WHERE version = ?1")
-        .bind(i64::from(version))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
-    PolicyBook::from_json(&json).map_err(|e| corrupt("policy book", e))
+/// A stored book by version.
+pub(crate) async fn book<'e, E: Executor<'e, Database = Sqlite>>(
+    e: E,
+    version: u32,
+) -> PortResult<Option<PolicyBook>> {
+    let json: Option<String> =
+        sqlx::query_scalar("SELECT book FROM policy_books WHERE version = ?1")
+            .bind(i64::from(version))
+            .fetch_optional(e)
+            .await
+            .map_err(db)?;
+    json.as_deref().map(parse_book).transpose()
+}
+
+fn parse_book(json: &str) -> PortResult<PolicyBook> {
+    PolicyBook::from_json(json).map_err(|e| corrupt("policy book", e))
 }
 
 const REGRADE_COLUMNS: &str = "id, from_version, to_version, status, map_parts, reduce_parts, \
@@ -146,14 +154,7 @@ impl Policies for SqliteStore {
     }
 
     async fn policy_book(&self, version: u32) -> PortResult<Option<PolicyBook>> {
-        let json: Option<String> =
-            sqlx::query_scalar("SELECT book FROM policy_books WHERE version = ?1")
-                .bind(i64::from(version))
-                .fetch_optional(&self.read)
-                .await
-                .map_err(db)?;
-        json.map(|j| PolicyBook::from_json(&j).map_err(|e| corrupt("policy book", e)))
-            .transpose()
+        book(&self.read, version).await
     }
 
     async fn start_regrade(
@@ -355,16 +356,7 @@ impl Policies for SqliteStore {
         .map_err(db)?;
         if failed.rows_affected() == 1 {
             // The staged rows of a regrade that will never switch are of no use.
-            for sql in [
-                "DELETE FROM regrade_grades WHERE regrade_id = ?1",
-                "DELETE FROM regrade_results WHERE regrade_id = ?1",
-            ] {
-                sqlx::query(sql)
-                    .bind(regrade_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            }
+            crate::regrade::drop_staging(&mut tx, regrade_id).await?;
         }
         tx.commit().await.map_err(db)
     }

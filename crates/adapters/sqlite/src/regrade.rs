@@ -15,6 +15,21 @@ use eportal_ports::{now_ms, Committed, PortError, RegradeStatus};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::BTreeSet;
 
+/// Removes a regrade's staged rows (after its switch, or once it failed).
+pub(crate) async fn drop_staging(conn: &mut SqliteConnection, regrade_id: i64) -> PortResult<()> {
+    for sql in [
+        "DELETE FROM regrade_grades WHERE regrade_id = ?1",
+        "DELETE FROM regrade_results WHERE regrade_id = ?1",
+    ] {
+        sqlx::query(sql)
+            .bind(regrade_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
 /// Marks a task done; `false` when it already was, or its regrade is not in `phase`.
 async fn claim(
     conn: &mut SqliteConnection,
@@ -171,7 +186,12 @@ pub(crate) async fn commit(store: &SqliteStore, regrade_id: i64) -> PortResult<C
             )))
         }
     }
-    let new_book = book(&mut tx, r.to_version).await?;
+    let new_book = book(&mut *tx, r.to_version).await?.ok_or_else(|| {
+        PortError::Invalid(format!(
+            "regrade {regrade_id}: policy version {} is not stored",
+            r.to_version
+        ))
+    })?;
     let changed = sqlx::query(
         "UPDATE score_records SET grade = g.grade, points = g.points FROM regrade_grades g \
          WHERE g.regrade_id = ?1 AND g.matric_no = score_records.matric_no \
@@ -263,16 +283,7 @@ pub(crate) async fn commit(store: &SqliteStore, regrade_id: i64) -> PortResult<C
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    for sql in [
-        "DELETE FROM regrade_grades WHERE regrade_id = ?1",
-        "DELETE FROM regrade_results WHERE regrade_id = ?1",
-    ] {
-        sqlx::query(sql)
-            .bind(regrade_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-    }
+    drop_staging(&mut tx, regrade_id).await?;
     tx.commit().await.map_err(db)?;
     Ok(Committed {
         changed,

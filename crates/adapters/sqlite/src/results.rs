@@ -105,16 +105,8 @@ fn gpa(v: i64) -> PortResult<Gpa> {
 #[async_trait]
 impl Results for SqliteStore {
     async fn student_records(&self, m: &MatricNo) -> PortResult<Vec<CourseRecord>> {
-        let sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM score_records r {RECORD_JOINS} \
-             WHERE r.matric_no = ?1 ORDER BY r.session, r.semester, r.course_code"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(m.as_str())
-            .fetch_all(&self.read)
-            .await
-            .map_err(db)?;
-        rows.iter().map(record).collect()
+        // The same read, with the book version beside it.
+        Ok(eportal_ports::Policies::graded_records(self, m).await?.0)
     }
 
     async fn semester_results(&self, m: &MatricNo) -> PortResult<Vec<SemesterResult>> {

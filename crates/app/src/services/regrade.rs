@@ -10,7 +10,7 @@ use eportal_core::gpa::Gpa;
 use eportal_core::model::SemesterResult;
 use eportal_core::policy_book::term_partition;
 use eportal_core::regrade::{self, RegradeRow};
-use eportal_core::{GradingPolicy, MatricNo, PolicyBook, PolicyScope, Role};
+use eportal_core::{AcademicSession, GradingPolicy, MatricNo, PolicyBook, PolicyScope, Role};
 use eportal_ports::{Regrade, RegradeParts, RegradeStatus};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -36,8 +36,7 @@ pub struct RegradeView {
 
 impl From<Regrade> for RegradeView {
     fn from(r: Regrade) -> Self {
-        let total = r.parts.map + r.parts.reduce + 1;
-        let done = r.maps_done + r.reduces_done + u32::from(r.status == RegradeStatus::Done);
+        let (done, total) = (r.tasks_done(), r.tasks_total());
         RegradeView {
             tasks_done: done,
             tasks_total: total,
@@ -73,10 +72,11 @@ pub struct DryRun {
     pub examples: Vec<ChangedStudent>,
 }
 
-/// A student's final CGPA and class, from their semester results under `book`.
+/// A student's final CGPA and class, from their semester results under `book` (`entry`:
+/// their entry session).
 fn standing(
     book: &PolicyBook,
-    rows: &[RegradeRow],
+    entry: AcademicSession,
     results: &[SemesterResult],
 ) -> (Option<Gpa>, Option<String>) {
     let Some(last) = results.last() else {
@@ -84,7 +84,7 @@ fn standing(
     };
     let cgpa = (last.cumulative_units > 0).then_some(last.cgpa);
     let class = cgpa.and_then(|c| {
-        book.for_student(rows[0].entry)
+        book.for_student(entry)
             .class_of_degree(c)
             .map(str::to_string)
     });
@@ -118,19 +118,16 @@ impl Services {
         policy: GradingPolicy,
     ) -> ServiceResult<PolicyBook> {
         let active = self.policies.active_now().await?;
-        let book = active.with(scope, policy);
-        book.validate()
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let mut same = book.clone();
-        same.version = active.version;
-        if same == *active {
-            return Err(ServiceError::Conflict(format!(
-                "the policy for {} is already this one (version {}); nothing to regrade",
-                scope.words(),
-                active.version
-            )));
-        }
-        Ok(book)
+        active
+            .proposal(scope, policy)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?
+            .ok_or_else(|| {
+                ServiceError::Conflict(format!(
+                    "the policy for {} is already this one (version {}); nothing to regrade",
+                    scope.words(),
+                    active.version
+                ))
+            })
     }
 
     /// Stores a new book (the active one with `policy` for `scope`) and starts its regrade.
@@ -142,11 +139,18 @@ impl Services {
     ) -> ServiceResult<Regrade> {
         Self::may_change_policy(who)?;
         let book = self.proposed_book(scope, policy).await?;
-        let regrade = self
-            .ports
-            .store
-            .start_regrade(&book, PARTS, &who.username)
-            .await?;
+        self.start_regrade(&book, scope, &who.username).await
+    }
+
+    /// Stores `book` (from [`Services::proposed_book`]) and starts its regrade, started by
+    /// `by` (an account, or the command line).
+    pub async fn start_regrade(
+        &self,
+        book: &PolicyBook,
+        scope: PolicyScope,
+        by: &str,
+    ) -> ServiceResult<Regrade> {
+        let regrade = self.ports.store.start_regrade(book, PARTS, by).await?;
         if regrade.status == RegradeStatus::Done {
             self.policies.saw(regrade.to_version);
         }
@@ -155,7 +159,7 @@ impl Services {
             from = regrade.from_version,
             to = regrade.to_version,
             scope = %scope.words(),
-            by = %who.username,
+            by,
             "grading policy changed; regrade started"
         );
         Ok(regrade)
@@ -241,12 +245,10 @@ impl Services {
         let records_changed = regrade::map(book, &mut after_rows);
         let before = by_student(regrade::reduce(&active, &before_rows));
         let after = by_student(regrade::reduce(book, &after_rows));
-        let mut rows_of: BTreeMap<&MatricNo, Vec<RegradeRow>> = BTreeMap::new();
-        for r in &before_rows {
-            rows_of.entry(&r.matric).or_default().push(r.clone());
-        }
+        let entry_of: BTreeMap<&MatricNo, AcademicSession> =
+            before_rows.iter().map(|r| (&r.matric, r.entry)).collect();
         let mut out = DryRun {
-            students: rows_of.len() as u64,
+            students: entry_of.len() as u64,
             records: before_rows.len() as u64,
             records_changed,
             gpa_changed: 0,
@@ -254,15 +256,15 @@ impl Services {
             examples: Vec::new(),
         };
         let (mut class_examples, mut gpa_examples) = (Vec::new(), Vec::new());
-        for (m, rows) in &rows_of {
+        for (m, &entry) in &entry_of {
             let (b, a) = (&before[*m], &after[*m]);
             let gpas = |v: &[SemesterResult]| -> Vec<(u16, u16)> {
                 v.iter()
                     .map(|s| (s.gpa.hundredths(), s.cgpa.hundredths()))
                     .collect()
             };
-            let (cgpa_before, class_before) = standing(&active, rows, b);
-            let (cgpa_after, class_after) = standing(book, rows, a);
+            let (cgpa_before, class_before) = standing(&active, entry, b);
+            let (cgpa_after, class_after) = standing(book, entry, a);
             let gpa_moved = gpas(b) != gpas(a);
             let class_moved = class_before != class_after;
             out.gpa_changed += u64::from(gpa_moved);

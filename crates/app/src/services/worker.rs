@@ -200,7 +200,15 @@ impl Services {
             max_rows: self.config.limits.max_sheet_rows,
             ..SheetLimits::default()
         };
-        let parsed = self.parse_isolated(bytes, &limits).await?;
+        // The sheet with its roster, read once whatever book it is judged under.
+        let parsed = match self.parse_isolated(bytes, &limits).await? {
+            Ok(p) => {
+                let roster = store.roster(&summary.term, &p.matric_numbers()).await?;
+                Ok((p, roster))
+            }
+            Err(e) => Err(e),
+        };
+        let session = summary.term.session;
         // Judged under the active book; if a regrade switches before the sheet is applied,
         // the store refuses it and it is judged again under the new book.
         let mut fresh = false;
@@ -211,23 +219,21 @@ impl Services {
                 self.policies.active().await?
             };
             let outcome = match &parsed {
-                Err(e) => SheetOutcome::Rejected {
-                    message: e.to_string(),
-                },
-                Ok(parsed) => {
-                    let matrics = parsed.matric_numbers();
-                    let roster = store.roster(&summary.term, &matrics).await?;
-                    let session = summary.term.session;
+                Ok((parsed, roster)) => {
+                    // A student the roster does not know is refused before any grading.
                     let policy_of = |m: &eportal_core::MatricNo| match roster.entry.get(m) {
                         Some(&entry) => book.for_record(entry, session),
-                        None => &book.default,
+                        None => book.for_session(session),
                     };
-                    let judged = sheet::validate_by(parsed, &roster, &policy_of);
+                    let judged = sheet::validate_by(parsed, roster, &policy_of);
                     SheetOutcome::Judged {
                         accepted: judged.accepted,
                         rejected: judged.rejected,
                     }
                 }
+                Err(e) => SheetOutcome::Rejected {
+                    message: e.to_string(),
+                },
             };
             let outcome = super::sheet_verdict::nothing_accepted_is_rejected(outcome);
             match store.apply_sheet(sheet_id, &outcome, &book).await? {

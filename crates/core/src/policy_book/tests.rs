@@ -134,6 +134,27 @@ fn a_book_with_a_bad_policy_names_its_scope() {
 }
 
 #[test]
+fn a_proposal_is_none_for_the_same_policy_and_checked_otherwise() {
+    let five = PolicyBook::single(GradingPolicy::nigerian_five_point());
+    assert_eq!(
+        five.proposal(PolicyScope::Default, GradingPolicy::nigerian_five_point()),
+        Ok(None)
+    );
+    let four = five
+        .proposal(PolicyScope::Cohort(s(2024)), GradingPolicy::four_point())
+        .unwrap()
+        .expect("a change");
+    assert_eq!(four.for_student(s(2024)).name, "4-point scale");
+    assert_eq!(
+        four.proposal(PolicyScope::Cohort(s(2024)), GradingPolicy::four_point()),
+        Ok(None)
+    );
+    assert!(five
+        .proposal(PolicyScope::Results(s(2026)), GradingPolicy::four_point())
+        .is_err());
+}
+
+#[test]
 fn a_results_override_keeps_the_students_points_scale() {
     let five = PolicyBook::single(GradingPolicy::nigerian_five_point());
     let corrected = five.with(

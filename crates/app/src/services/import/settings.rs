@@ -70,10 +70,8 @@ pub async fn institution(
     };
     store.put_institution(&inst, &policy).await?;
     match active {
-        Some(book) if book.default != policy => {
-            regrade_to(store, &book.with(PolicyScope::Default, policy), "import").await
-        }
-        _ => Ok(None),
+        Some(book) => regrade_to(store, &book, PolicyScope::Default, policy, "import").await,
+        None => Ok(None),
     }
 }
 
@@ -98,21 +96,25 @@ pub async fn policy(
         ));
     }
     let active = store.active_policy().await?.unwrap_or_default();
-    if active.get(scope) == Some(&policy) {
-        return Ok(None);
-    }
-    regrade_to(store, &active.with(scope, policy), by).await
+    regrade_to(store, &active, scope, policy, by).await
 }
 
+/// Starts the regrade to `active` with `policy` for `scope`; `None` when that changes nothing.
 async fn regrade_to(
     store: &dyn RecordStore,
-    book: &PolicyBook,
+    active: &PolicyBook,
+    scope: PolicyScope,
+    policy: GradingPolicy,
     by: &str,
 ) -> Result<Option<Regrade>, ImportError> {
-    book.validate()
-        .map_err(|e| ImportError::File(e.to_string()))?;
+    let Some(book) = active
+        .proposal(scope, policy)
+        .map_err(|e| ImportError::File(e.to_string()))?
+    else {
+        return Ok(None);
+    };
     let regrade = store
-        .start_regrade(book, crate::services::regrade::PARTS, by)
+        .start_regrade(&book, crate::services::regrade::PARTS, by)
         .await?;
     Ok(Some(regrade))
 }
