@@ -200,14 +200,15 @@ async fn main() -> anyhow::Result<()> {
     let listener = eportal::http::serve::bind("127.0.0.1:0".parse()?)?;
     let started = Instant::now();
     let running = app.start(Some(listener)).await?;
+    // Done when every sheet is processed and every GPA they changed is recomputed.
     loop {
         let (_, queued) = store.all_sheets(Some(SheetStatus::Queued), 1, 0).await?;
-        if queued == 0 {
+        if queued == 0 && store.stale_results().await? == 0 {
             break;
         }
         anyhow::ensure!(
             started.elapsed() < Duration::from_secs(3_600),
-            "{queued} sheets still queued after an hour"
+            "{queued} sheets still queued, or GPAs not refreshed, after an hour"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

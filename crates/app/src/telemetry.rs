@@ -30,6 +30,8 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub http_refused: IntCounterVec,
     pub queue_depth: IntGaugeVec,
+    /// Students whose stored semester results await a refresh, read at each scrape.
+    pub results_stale: IntGauge,
     pub jobs: IntCounterVec,
     pub sheet_rows: IntCounterVec,
     pub sheets: IntCounterVec,
@@ -42,6 +44,8 @@ pub struct Metrics {
     pub regrade_tasks: IntCounterVec,
     /// Score records graded by this process's regrade map tasks.
     pub regrade_records: IntCounter,
+    /// Students whose stale semester results this process's refreshes recomputed.
+    pub results_refreshed: IntCounter,
     /// Requests answered by the fast lane (cached results reads), a part of `http_requests`.
     pub http_fast_lane: IntCounter,
     /// Worker tasks that died (a panic) and were started again.
@@ -98,6 +102,13 @@ impl Metrics {
         .expect("valid metric");
         r.register(Box::new(queue_depth.clone()))
             .expect("metric registered once");
+        let results_stale = IntGauge::new(
+            "eportal_results_stale",
+            "Students whose stored semester results (GPA, CGPA) applied sheets marked stale and a refresh has not yet recomputed",
+        )
+        .expect("valid metric");
+        r.register(Box::new(results_stale.clone()))
+            .expect("metric registered once");
         let workers_alive = IntGauge::new(
             "eportal_workers_alive",
             "Worker tasks running in this process (0 in a portal-only process)",
@@ -121,6 +132,11 @@ impl Metrics {
                 &r,
                 "eportal_regrade_records_total",
                 "Score records graded by regrade map tasks",
+            ),
+            results_refreshed: single_counter(
+                &r,
+                "eportal_results_refreshed_total",
+                "Students whose stored semester results (GPA, CGPA) a refresh recomputed after applied sheets marked them stale",
             ),
             jobs_redelivered: single_counter(
                 &r,
@@ -153,6 +169,7 @@ impl Metrics {
                 &["reason"],
             ),
             queue_depth,
+            results_stale,
             jobs: counter(
                 &r,
                 "eportal_jobs_total",

@@ -23,6 +23,9 @@ pub enum Job {
     RegradeReduce { regrade_id: i64, part: u32 },
     /// Switch to the regrade's book, with everything the map and reduce tasks wrote.
     RegradeCommit { regrade_id: i64 },
+    /// Recompute the stored semester results (GPA, CGPA) of every student an applied sheet
+    /// marked stale. Queued with the marks, so a burst of sheets costs one pass per student.
+    RefreshResults,
 }
 
 /// A job as it travels through a queue: the job, its version and the request that caused

@@ -38,8 +38,8 @@ pub use policies::{Committed, Policies, Regrade, RegradeParts, RegradeStatus};
 pub use queue::{Delivery, JobQueue, QueueStats};
 pub use rate::RateLimits;
 pub use store::{
-    ApplyOutcome, Directory, NewSheet, RecordStore, Results, SheetChanges, SheetMode, SheetOutcome,
-    SheetReport, SheetStatus, SheetSummary, Sheets, Users, Workflow,
+    ApplyOutcome, Directory, NewSheet, RecordStore, Refreshed, Results, SheetChanges, SheetMode,
+    SheetOutcome, SheetReport, SheetStatus, SheetSummary, Sheets, Users, Workflow,
 };
 
 /// Milliseconds since the Unix epoch: how every adapter stores time, so rows are comparable

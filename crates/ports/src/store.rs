@@ -293,8 +293,9 @@ pub trait Sheets: Send + Sync {
     /// version where they changed (history kept), students left off a replacing sheet
     /// removed, row errors stored, older processed or held sheets of the term marked
     /// superseded (by a replacing sheet only), the sheet's status, counts and changes set, and
-    /// the semester results of affected students recomputed under `book` (each under their own
-    /// policy). A sheet judged under a book that is not the active one is not applied
+    /// the affected students' stored semester results marked stale with a
+    /// [`Job::RefreshResults`](eportal_core::jobs::Job::RefreshResults) queued to recompute
+    /// them (see [`Results::refresh_results`]). A sheet judged under a book that is not the active one is not applied
     /// ([`ApplyOutcome::PolicyChanged`]). A replacing sheet
     /// that would remove scores without the lecturer's confirmation is held instead, with its
     /// changes and row errors stored and nothing applied. Idempotent: a sheet that is already
@@ -351,6 +352,23 @@ pub trait Results: Send + Sync {
     /// Recomputes and stores the semester results of these students under `book` (each under
     /// their own policy).
     async fn recompute_results(&self, matrics: &[MatricNo], book: &PolicyBook) -> PortResult<()>;
+    /// Recomputes the stored semester results of at most `limit` of the students an applied
+    /// sheet marked stale (oldest marks first), under `book`, and clears their marks, in one
+    /// transaction. A mark made while the refresh ran is kept for the next refresh, never
+    /// cleared with results computed without it. `book` must be the active book, as for
+    /// [`RecordStore::apply_sheet`]; otherwise nothing is done.
+    async fn refresh_results(&self, book: &PolicyBook, limit: u32) -> PortResult<Refreshed>;
+    /// How many students' stored semester results await a refresh.
+    async fn stale_results(&self) -> PortResult<u64>;
+}
+
+/// What a [`Results::refresh_results`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refreshed {
+    /// `students` were recomputed; `left` marks remain (some may be another refresh's).
+    Done { students: u64, left: u64 },
+    /// The book given is not the active one (a regrade switched); nothing was done.
+    PolicyChanged { active: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,7 +19,6 @@
 
 use crate::convert::kind_name;
 use crate::error::db;
-use crate::results::recompute;
 use crate::PgStore;
 use eportal_core::amendment::AmendmentStatus;
 use eportal_core::model::CourseTerm;
@@ -142,7 +141,7 @@ pub(crate) async fn apply(
                 confirmed,
                 amendment,
             };
-            let outcome = judged(&mut tx, &term, &sheet, accepted, rejected, book).await?;
+            let outcome = judged(&mut tx, &term, &sheet, accepted, rejected).await?;
             if let (Some((id, AmendmentStatus::Approved)), ApplyOutcome::Applied { .. }) =
                 (amendment, &outcome)
             {
@@ -201,7 +200,6 @@ async fn judged(
     sheet: &Judging,
     accepted: &[AcceptedRow],
     rejected: &[RowError],
-    book: &PolicyBook,
 ) -> PortResult<ApplyOutcome> {
     let sheet_id = sheet.id;
     let counts = (
@@ -308,7 +306,7 @@ async fn judged(
     }
 
     let affected: Vec<String> = affected.into_iter().collect();
-    recompute(conn, &affected, book).await?;
+    crate::results::mark_stale(conn, &affected).await?;
     let key = (term.code.as_str(), term.session, term.semester);
     crate::ledger::append_scores(conn, key, sheet_id, &new_versions, &removed, now_ms()).await?;
     let affected = affected

@@ -1,5 +1,6 @@
 //! Students' course records and semester results in PostgreSQL, and the recompute of
-//! semester results (GPA and running CGPA) that `apply_sheet` runs inside its transaction.
+//! semester results (GPA and running CGPA): an applied sheet marks its students stale, and a
+//! queued refresh recomputes every marked student once however many sheets marked them.
 //!
 //! GPAs are computed by `eportal_core::gpa` from integer units and points, never here in
 //! SQL and never through floats. A recompute must never interleave with another recompute
@@ -10,10 +11,11 @@ use crate::error::db;
 use crate::PgStore;
 use async_trait::async_trait;
 use eportal_core::gpa::{summarise, Attempt};
+use eportal_core::jobs::{Envelope, Job};
 use eportal_core::model::{CourseRecord, CourseTerm, SemesterResult};
 use eportal_core::{Gpa, MatricNo, PolicyBook};
 use eportal_ports::error::PortResult;
-use eportal_ports::{now_ms, PortError, Results};
+use eportal_ports::{now_ms, PortError, Refreshed, Results};
 use sqlx::PgConnection;
 use std::collections::BTreeMap;
 
@@ -125,6 +127,67 @@ pub(crate) async fn recompute(
     .await
     .map_err(db)?;
     Ok(())
+}
+
+/// Marks the stored semester results of `matrics` (sorted) stale inside the caller's
+/// (apply's) transaction, and queues a [`Job::RefreshResults`] through the outbox with them.
+///
+/// A mark that already exists is updated in place, not skipped: the update waits for a
+/// refresh that holds the mark (`FOR UPDATE`) to commit, and then, the old mark being gone,
+/// inserts a new one, so a refresh that read the student's scores before this apply's can
+/// never clear this apply's mark. Sorted, so two applies lock shared marks in one order.
+pub(crate) async fn mark_stale(conn: &mut PgConnection, matrics: &[String]) -> PortResult<()> {
+    if matrics.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO results_stale (matric_no, marked_at_ms) \
+         SELECT m, $2 FROM UNNEST($1::text[]) AS x(m) \
+         ON CONFLICT (matric_no) DO UPDATE SET marked_at_ms = results_stale.marked_at_ms",
+    )
+    .bind(matrics)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    // One refresh a sheet: a refresh that finds nothing left is a cheap no-op, and deciding
+    // that another one will see these marks would race with it starting.
+    crate::outbox::enqueue(conn, &Envelope::new(Job::RefreshResults, None)).await?;
+    Ok(())
+}
+
+/// [`Results::refresh_results`]: the oldest `limit` marks nobody else holds, recomputed and
+/// cleared in one transaction, under `book` if it is the active one.
+async fn refresh(store: &PgStore, book: &PolicyBook, limit: u32) -> PortResult<Refreshed> {
+    let mut tx = store.pool.begin().await.map_err(db)?;
+    // As an apply: a regrade's switch waits for this, or this for it.
+    if let Some(active) = crate::policies::stale_book(&mut tx, book).await? {
+        return Ok(Refreshed::PolicyChanged { active });
+    }
+    let mut taken: Vec<String> = sqlx::query_scalar(
+        "SELECT matric_no FROM results_stale ORDER BY marked_at_ms, matric_no LIMIT $1 \
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    taken.sort();
+    recompute(&mut tx, &taken, book).await?;
+    sqlx::query("DELETE FROM results_stale WHERE matric_no = ANY($1::text[])")
+        .bind(&taken)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM results_stale")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(Refreshed::Done {
+        students: taken.len() as u64,
+        left: left.max(0) as u64,
+    })
 }
 
 /// Semester summaries as column arrays, for one `UNNEST` insert.
@@ -240,5 +303,17 @@ impl Results for PgStore {
         let mut tx = self.pool.begin().await.map_err(db)?;
         recompute(&mut tx, &list, book).await?;
         tx.commit().await.map_err(db)
+    }
+
+    async fn refresh_results(&self, book: &PolicyBook, limit: u32) -> PortResult<Refreshed> {
+        refresh(self, book, limit).await
+    }
+
+    async fn stale_results(&self) -> PortResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM results_stale")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(n.max(0) as u64)
     }
 }

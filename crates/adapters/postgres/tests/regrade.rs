@@ -10,7 +10,7 @@ use eportal_core::policy_book::partition;
 use eportal_core::regrade;
 use eportal_core::{GradingPolicy, PolicyBook, PolicyScope};
 use eportal_ports::contract::store::fixture::{
-    expected_results, judged, seed, submit, upload, Uni,
+    expected_results, judged, refresh_all, seed, submit, upload, Uni,
 };
 use eportal_ports::{
     ApplyOutcome, Policies, Regrade, RegradeParts, RegradeStatus, Results, SheetOutcome, Sheets,
@@ -220,5 +220,7 @@ async fn applies_racing_the_switch_all_end_under_the_new_book() {
     let refused = applies.await.unwrap();
     assert!(committed.switched);
     assert!(refused <= 12);
+    // Applied sheets leave their students' GPAs to the workers' refresh, under the new book.
+    refresh_all(a.as_ref(), &book).await;
     assert_all_under(&a, &uni, &book).await;
 }

@@ -2,16 +2,17 @@
 //! records become the sheet's accepted rows (changed scores get a new version, the old one
 //! stays in history; students left off a replacing sheet lose their current record, once the
 //! lecturer has confirmed that), row errors, counts and changes are stored, older sheets are
-//! superseded, the affected students' semester results are recomputed, and every changed
-//! score is appended to the ledger. An amendment's sheet is held until the amendment is
-//! approved, and applying it marks the amendment applied. It must never apply anything from a sheet that is already
-//! final or older than the term's applied replacing sheet, so a redelivered or late job
-//! changes nothing, and never remove a score the lecturer did not confirm removing.
+//! superseded, the affected students' stored semester results are marked stale (a queued
+//! refresh recomputes them), and every changed score is appended to the ledger. An
+//! amendment's sheet is held until the amendment is approved, and applying it marks the
+//! amendment applied. It must never apply anything from a sheet that is already final or
+//! older than the term's applied replacing sheet, so a redelivered or late job changes
+//! nothing, and never remove a score the lecturer did not confirm removing.
 //!
 //! Speed matters (a semester is hundreds of thousands of rows): each kind of write is one
 //! statement of bound rows (thousands a statement) or over a JSON array, an "add rows" sheet
 //! is compared only with its own students' scores, new versions are copied from the rows
-//! just written, and only the affected students are recomputed.
+//! just written, and GPAs are left to one refresh for a whole burst of sheets.
 
 use crate::error::db;
 use crate::ledger::ScoreChange;
@@ -199,7 +200,7 @@ pub(crate) async fn apply_sheet(
     }
     let affected = plan.affected;
     let ledger = plan.ledger;
-    crate::results::recompute_in(&mut tx, &affected, book).await?;
+    crate::results::mark_stale(&mut tx, &affected, now).await?;
     crate::ledger::append_scores(&mut tx, &term, sheet_id, ledger, now).await?;
     if let Some((id, AmendmentStatus::Approved)) = amendment {
         crate::amendments::mark_applied(&mut tx, id, &term, now).await?;
@@ -241,18 +242,21 @@ async fn plan_records(
         ),
         SheetMode::Replace => String::new(),
     };
-    let rows = bind_term(
-        sqlx::query(
-            "SELECT matric_no, ca, exam, total, grade, points FROM score_records \
-             WHERE course_code = ?1 AND session = ?2 AND semester = ?3 \
-             AND (?4 = '' OR matric_no IN (SELECT value FROM json_each(?4)))",
-        ),
-        term,
-    )
-    .bind(&only)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
+    // Two statements, not one with `(?4 = '' OR …)`: the OR would make SQLite scan the term's
+    // whole list instead of seeking each of the sheet's students by primary key.
+    let filter = match mode {
+        SheetMode::AddRows => " AND matric_no IN (SELECT value FROM json_each(?4))",
+        SheetMode::Replace => " AND ?4 = ''",
+    };
+    let sql = format!(
+        "SELECT matric_no, ca, exam, total, grade, points FROM score_records \
+         WHERE course_code = ?1 AND session = ?2 AND semester = ?3{filter}"
+    );
+    let rows = bind_term(sqlx::query(&sql), term)
+        .bind(&only)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
     let mut current: HashMap<String, Stored> = HashMap::with_capacity(rows.len());
     for r in &rows {
         let stored = Stored {
@@ -265,21 +269,18 @@ async fn plan_records(
         current.insert(get(r, "matric_no")?, stored);
     }
     // Versions continue from a student's history, also after they were dropped and re-added.
-    let latest: HashMap<String, i64> = bind_term(
-        sqlx::query(
-            "SELECT matric_no, MAX(version) AS version FROM score_record_versions \
-             WHERE course_code = ?1 AND session = ?2 AND semester = ?3 \
-             AND (?4 = '' OR matric_no IN (SELECT value FROM json_each(?4))) GROUP BY matric_no",
-        ),
-        term,
-    )
-    .bind(&only)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?
-    .iter()
-    .map(|r| Ok((get::<String>(r, "matric_no")?, get::<i64>(r, "version")?)))
-    .collect::<PortResult<_>>()?;
+    let sql = format!(
+        "SELECT matric_no, MAX(version) AS version FROM score_record_versions \
+         WHERE course_code = ?1 AND session = ?2 AND semester = ?3{filter} GROUP BY matric_no"
+    );
+    let latest: HashMap<String, i64> = bind_term(sqlx::query(&sql), term)
+        .bind(&only)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|r| Ok((get::<String>(r, "matric_no")?, get::<i64>(r, "version")?)))
+        .collect::<PortResult<_>>()?;
 
     // A matric twice on one sheet should have been rejected as a duplicate; if not, the
     // later row wins, as it would for a person reading the sheet top to bottom.
@@ -395,20 +396,24 @@ async fn write_records(
                 .await
                 .map_err(|e| unknown_students(db(e)))?;
         }
-        // The new versions are the rows just written: copied, not decoded from JSON again.
+        // The new versions are the rows just written (sought by key): copied, not decoded again.
         bind_term(
             sqlx::query(
                 "INSERT INTO score_record_versions (course_code, session, semester, matric_no, \
                  ca, exam, total, grade, points, version, sheet_id, recorded_at_ms) \
                  SELECT course_code, session, semester, matric_no, ca, exam, total, grade, \
                  points, version, sheet_id, updated_at_ms FROM score_records \
-                 WHERE course_code = ?1 AND session = ?2 AND semester = ?3 AND sheet_id = ?4 \
-                 AND updated_at_ms = ?5",
+                 WHERE course_code = ?1 AND session = ?2 AND semester = ?3 \
+                 AND matric_no IN (SELECT value FROM json_each(?4))",
             ),
             term,
         )
-        .bind(sheet_id)
-        .bind(now)
+        .bind(json_list(
+            &writes
+                .iter()
+                .map(|(m, _, _)| m.as_str())
+                .collect::<Vec<_>>(),
+        ))
         .execute(&mut *conn)
         .await
         .map_err(db)?;

@@ -1,19 +1,23 @@
 //! Students' current records, their history, and their stored semester results. Semester
 //! results are only ever computed by `eportal_core::gpa::summarise` over a student's current
 //! records, never by SQL arithmetic, so the store and the core cannot disagree.
+//!
+//! An applied sheet does not recompute them: it marks its students stale and queues a
+//! refresh, which recomputes every marked student once however many sheets marked them.
 
 use crate::error::{corrupt, db};
 use crate::rows::{
     course_code, get, json_list, matric, record, semester, session, small, RECORD_COLUMNS,
     RECORD_JOINS,
 };
-use crate::SqliteStore;
+use crate::{SqliteStore, DEFAULT_QUEUE};
 use async_trait::async_trait;
 use eportal_core::gpa::{summarise, Attempt, Gpa};
+use eportal_core::jobs::{Envelope, Job};
 use eportal_core::model::{CourseRecord, CourseTerm, SemesterResult};
 use eportal_core::{CourseCode, MatricNo, PolicyBook};
 use eportal_ports::error::PortResult;
-use eportal_ports::Results;
+use eportal_ports::{Refreshed, Results};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use std::collections::HashMap;
 
@@ -98,6 +102,80 @@ pub(crate) async fn recompute_in(
     Ok(())
 }
 
+/// Marks `matrics`' stored semester results stale, inside the caller's (apply's)
+/// transaction, and queues a [`Job::RefreshResults`] unless one is already waiting: a
+/// waiting refresh has not read the marks yet, so it will see these once this commits
+/// (SQLite runs one write at a time). A refresh already running may have read them, so
+/// it does not count.
+pub(crate) async fn mark_stale(
+    conn: &mut SqliteConnection,
+    matrics: &[MatricNo],
+    now: i64,
+) -> PortResult<()> {
+    if matrics.is_empty() {
+        return Ok(());
+    }
+    // Bound values, many rows a statement (2 values a row).
+    for chunk in matrics.chunks(10_000) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO results_stale (matric_no, marked_at_ms) ");
+        q.push_values(chunk, |mut b, m| {
+            b.push_bind(m.as_str()).push_bind(now);
+        });
+        q.push(" ON CONFLICT (matric_no) DO NOTHING");
+        q.build().execute(&mut *conn).await.map_err(db)?;
+    }
+    let refresh = Envelope::new(Job::RefreshResults, None);
+    let waiting: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = ?1 AND state = 'ready' AND payload = ?2)",
+    )
+    .bind(DEFAULT_QUEUE)
+    .bind(refresh.to_json())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    if !waiting {
+        crate::queue::insert_job(&mut *conn, DEFAULT_QUEUE, &refresh, now).await?;
+    }
+    Ok(())
+}
+
+/// [`Results::refresh_results`]: the oldest `limit` marks, recomputed and cleared in one
+/// write transaction, under `book` if it is the active one.
+async fn refresh(store: &SqliteStore, book: &PolicyBook, limit: u32) -> PortResult<Refreshed> {
+    let mut tx = store.begin().await?;
+    let active = crate::policies::active_version(&mut *tx).await?;
+    if active != book.version {
+        return Ok(Refreshed::PolicyChanged { active });
+    }
+    let taken: Vec<String> = sqlx::query_scalar(
+        "SELECT matric_no FROM results_stale ORDER BY marked_at_ms, matric_no LIMIT ?1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db)?;
+    let matrics = taken
+        .iter()
+        .map(|m| matric(m))
+        .collect::<PortResult<Vec<_>>>()?;
+    recompute_in(&mut tx, &matrics, book).await?;
+    sqlx::query("DELETE FROM results_stale WHERE matric_no IN (SELECT value FROM json_each(?1))")
+        .bind(json_list(&taken))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM results_stale")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Ok(Refreshed::Done {
+        students: taken.len() as u64,
+        left: left as u64,
+    })
+}
+
 fn gpa(v: i64) -> PortResult<Gpa> {
     small::<u16>("GPA", v).map(Gpa::from_hundredths)
 }
@@ -180,5 +258,17 @@ impl Results for SqliteStore {
         let mut tx = self.begin().await?;
         recompute_in(&mut tx, matrics, book).await?;
         tx.commit().await.map_err(db)
+    }
+
+    async fn refresh_results(&self, book: &PolicyBook, limit: u32) -> PortResult<Refreshed> {
+        refresh(self, book, limit).await
+    }
+
+    async fn stale_results(&self) -> PortResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM results_stale")
+            .fetch_one(&self.read)
+            .await
+            .map_err(db)?;
+        Ok(n as u64)
     }
 }

@@ -125,7 +125,8 @@ async fn committed_sheets_and_jobs_survive_kill_9() {
     let jobs = store.queue().stats().await.unwrap();
     assert_eq!(
         jobs.ready as usize,
-        sheets.len(),
-        "every stored sheet kept its job"
+        sheets.len() + 1,
+        "every stored sheet kept its job, and one refresh of their GPAs waits"
     );
+    assert_eq!(store.stale_results().await.unwrap(), 5);
 }

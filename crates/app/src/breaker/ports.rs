@@ -24,7 +24,7 @@ use eportal_ports::{
     ApplyOutcome, Cache, Delivery, Directory, JobQueue, Ledger, NewSheet, QueueStats, RecordStore,
     Results, SheetOutcome, SheetReport, SheetStatus, SheetSummary, Sheets, Users, Workflow,
 };
-use eportal_ports::{Committed, Policies, Regrade, RegradeParts};
+use eportal_ports::{Committed, Policies, Refreshed, Regrade, RegradeParts};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -158,6 +158,8 @@ guard!(dyn RecordStore: Results {
     fn course_records(&self, term: &CourseTerm) -> Vec<CourseRecord>;
     fn record_history(&self, matric: &MatricNo, term: &CourseTerm) -> Vec<CourseRecord>;
     fn recompute_results(&self, matrics: &[MatricNo], book: &PolicyBook) -> ();
+    fn refresh_results(&self, book: &PolicyBook, limit: u32) -> Refreshed;
+    fn stale_results(&self) -> u64;
 });
 
 guard!(dyn RecordStore: Workflow {

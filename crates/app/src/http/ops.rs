@@ -185,6 +185,14 @@ async fn metrics(State(s): State<Services>) -> Response {
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot read queue depth for /metrics"),
         Err(_) => tracing::warn!("queue depth for /metrics timed out"),
     }
+    match tokio::time::timeout(PROBE_TIMEOUT, s.ports.store.stale_results()).await {
+        Ok(Ok(n)) => s
+            .metrics
+            .results_stale
+            .set(i64::try_from(n).unwrap_or(i64::MAX)),
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot count stale results for /metrics"),
+        Err(_) => tracing::warn!("counting stale results for /metrics timed out"),
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -15,7 +15,7 @@
 use super::{ServiceError, Services};
 use eportal_core::jobs::Job;
 use eportal_core::sheet::{self, SheetLimits};
-use eportal_ports::{ApplyOutcome, Delivery, PortError, SheetOutcome};
+use eportal_ports::{ApplyOutcome, Delivery, PortError, Refreshed, SheetOutcome};
 use rand::Rng;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -39,6 +39,10 @@ impl From<PortError> for JobFailure {
         }
     }
 }
+
+/// Students a refresh recomputes in one transaction: about a quarter of a second of the
+/// SQLite writer, so an upload waits at most that long behind it.
+const REFRESH_CHUNK: u32 = 4_000;
 
 impl Services {
     pub(super) async fn worker_loop(&self, n: usize, mut shutdown: watch::Receiver<bool>) {
@@ -87,6 +91,11 @@ impl Services {
                         "processing this sheet stopped the worker {limit} times without finishing; \
                          it was set aside so that it cannot stop it again. Check the file, or export \
                          it again from the spreadsheet and upload the new copy"
+                    ),
+                    Job::RefreshResults => format!(
+                        "recomputing stale GPAs stopped the worker {limit} times without \
+                         finishing; it was set aside, and the next applied sheet queues it again. \
+                         Read the workers' logs"
                     ),
                     _ => format!(
                         "this regrade task stopped the worker {limit} times without finishing; \
@@ -151,6 +160,8 @@ impl Services {
                     tracing::warn!(regrade_id, error = %e, "could not mark the regrade failed");
                 }
             }
+            // The marks stay; the next applied sheet queues another refresh.
+            Job::RefreshResults => {}
         }
         self.ports.queue.dead_letter(d, why).await
     }
@@ -163,6 +174,47 @@ impl Services {
                 self.regrade_reduce(*regrade_id, *part).await
             }
             Job::RegradeCommit { regrade_id } => self.regrade_commit(*regrade_id).await,
+            Job::RefreshResults => self.refresh_results().await,
+        }
+    }
+
+    /// Recomputes the stored GPAs of every student applied sheets marked stale, a chunk a
+    /// transaction (so uploads and applies are never held up for long), until none is left
+    /// that another refresh does not hold. Idempotent: a refresh with nothing to do is a no-op.
+    pub async fn refresh_results(&self) -> Result<(), JobFailure> {
+        let store = &self.ports.store;
+        let mut fresh = false;
+        loop {
+            let book = if fresh {
+                self.policies.active_now().await?
+            } else {
+                self.policies.active().await?
+            };
+            match store.refresh_results(&book, REFRESH_CHUNK).await? {
+                Refreshed::PolicyChanged { active } if !fresh => {
+                    tracing::info!(
+                        judged_under = book.version,
+                        active,
+                        "the grading policy changed; refreshing under the new one"
+                    );
+                    fresh = true;
+                }
+                Refreshed::PolicyChanged { active } => {
+                    return Err(JobFailure::Transient(format!(
+                        "the grading policy changed to version {active} during the refresh"
+                    )))
+                }
+                Refreshed::Done { students, left } => {
+                    self.metrics.results_refreshed.inc_by(students);
+                    if students > 0 {
+                        tracing::info!(students, left, "stale semester results recomputed");
+                    }
+                    // Nothing taken: what is left is held by another refresh, which ends it.
+                    if students == 0 || left == 0 {
+                        return Ok(());
+                    }
+                }
+            }
         }
     }
 
@@ -201,13 +253,18 @@ impl Services {
             ..SheetLimits::default()
         };
         // The sheet with its roster, read once whatever book it is judged under.
-        let parsed = match self.parse_isolated(bytes, &limits).await? {
+        let started = std::time::Instant::now();
+        let parsed = self.parse_isolated(bytes, &limits).await?;
+        let read_ms = started.elapsed().as_millis() as u64;
+        let parsed = match parsed {
             Ok(p) => {
                 let roster = store.roster(&summary.term, &p.matric_numbers()).await?;
                 Ok((p, roster))
             }
             Err(e) => Err(e),
         };
+        let roster_ms = started.elapsed().as_millis() as u64 - read_ms;
+        let mut apply_ms = 0;
         let session = summary.term.session;
         // Judged under the active book; if a regrade switches before the sheet is applied,
         // the store refuses it and it is judged again under the new book.
@@ -236,7 +293,10 @@ impl Services {
                 },
             };
             let outcome = super::sheet_verdict::nothing_accepted_is_rejected(outcome);
-            match store.apply_sheet(sheet_id, &outcome, &book).await? {
+            let applying = std::time::Instant::now();
+            let applied = store.apply_sheet(sheet_id, &outcome, &book).await?;
+            apply_ms += applying.elapsed().as_millis() as u64;
+            match applied {
                 ApplyOutcome::PolicyChanged { active } if !fresh => {
                     tracing::info!(
                         sheet_id,
@@ -266,10 +326,16 @@ impl Services {
                     .inc_by(rejected.len() as u64);
                 self.metrics.sheets.with_label_values(&["processed"]).inc();
                 self.forget_results_under(version, affected).await;
+                // Where the sheet's time went: reading it (in the child), its roster, and the
+                // store's transaction (waiting for the writer included).
                 tracing::info!(
                     sheet_id,
                     accepted = accepted.len(),
                     rejected = rejected.len(),
+                    read_ms,
+                    roster_ms,
+                    apply_ms,
+                    total_ms = started.elapsed().as_millis() as u64,
                     "sheet applied"
                 );
             }

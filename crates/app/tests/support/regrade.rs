@@ -220,6 +220,8 @@ impl Site {
 
     /// Waits until no job is waiting (ready or delayed) and checks none was dead-lettered.
     pub async fn assert_queue_drained(&self, timeout: Duration) {
+        // A refresh job a worker holds is not counted as waiting by the broker.
+        super::verify::wait_results_fresh(self.store.as_ref(), timeout).await;
         if let Some(iso) = &self.iso {
             return super::verify::assert_queue_drained(iso, timeout).await;
         }

@@ -46,9 +46,27 @@ pub async fn wait_final(store: &PgStore, ids: &[i64], timeout: Duration) {
     }
 }
 
+/// Waits until the workers' refresh has recomputed every GPA the applied sheets marked stale.
+pub async fn wait_results_fresh(store: &dyn Results, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let stale = store.stale_results().await.expect("the store answers");
+        if stale == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{stale} students' semester results still stale after {} s: no worker refreshed them",
+            timeout.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Checks everything in the module's description. `ids[k]` is the id `plan.sheets[k]` got.
 pub async fn assert_consistent(store: &PgStore, plan: &Plan, ids: &[i64]) {
     assert_eq!(ids.len(), plan.sheets.len(), "one id per planned sheet");
+    wait_results_fresh(store, Duration::from_secs(60)).await;
     let policy = store
         .institution()
         .await

@@ -197,6 +197,8 @@ pub async fn an_amendment_applies_only_after_its_last_approval(
         .map(|r| (r.total.tenths(), r.amended.map(|m| m.at_ms)))
         .collect();
     assert_eq!(totals, [(500, None), (650, Some(at))]);
+    assert!(store.stale_results().await.unwrap() > 0, "the GPA is stale");
+    refresh_all(store, &uni.book).await;
     let results = store.semester_results(&uni.students[1]).await.unwrap();
     assert!(!results.is_empty(), "the GPA was recomputed");
 

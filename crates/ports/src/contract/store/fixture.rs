@@ -2,7 +2,9 @@
 //! apply sheets, so each store case reads as the behaviour it checks. Nothing here may
 //! reach into an engine: every fact goes in and comes out through the port.
 
-use crate::{ApplyOutcome, NewSheet, PortError, RecordStore, SheetOutcome, SheetSummary};
+use crate::{
+    ApplyOutcome, NewSheet, PortError, RecordStore, Refreshed, SheetOutcome, SheetSummary,
+};
 use eportal_core::gpa::{summarise, Attempt};
 use eportal_core::model::{
     Allocation, Course, CourseRecord, CourseTerm, Department, Faculty, Institution, Programme,
@@ -321,6 +323,28 @@ pub async fn upload_confirmed(
         .await
         .expect("apply_sheet after confirming");
     (id, out)
+}
+
+/// Refreshes every stale semester result under `book`, as the workers' refresh job does;
+/// returns how many students were recomputed.
+pub async fn refresh_all(store: &dyn RecordStore, book: &PolicyBook) -> u64 {
+    let mut students = 0;
+    loop {
+        match store
+            .refresh_results(book, 1_000)
+            .await
+            .expect("refresh_results")
+        {
+            Refreshed::Done { students: n, left } => {
+                students += n;
+                if left == 0 {
+                    return students;
+                }
+                assert!(n > 0, "{left} stale results left that no refresh can take");
+            }
+            other => panic!("refresh_results under the active book: {other:?}"),
+        }
+    }
 }
 
 /// What the store's semester results must be: the core's summary of its current records.

@@ -2,7 +2,7 @@
 //! and for the approval workflow's stored state.
 
 use super::fixture::*;
-use crate::{PortError, RecordStore};
+use crate::{PortError, RecordStore, Refreshed};
 use eportal_core::grading::GpaRounding;
 use eportal_core::workflow::WorkflowState;
 use eportal_core::PolicyBook;
@@ -44,6 +44,50 @@ pub async fn semester_results_follow_the_core(store: Arc<dyn RecordStore>) {
         &[(0, 20, 25), (1, 22, 30)],
     )
     .await;
+
+    // The sheets marked their students' stored results stale; nothing is recomputed yet.
+    assert_eq!(
+        store.stale_results().await.unwrap(),
+        3,
+        "students 0, 1 and 2"
+    );
+    assert!(store
+        .semester_results(&uni.students[0])
+        .await
+        .unwrap()
+        .is_empty());
+    // A refresh under a book that is not the active one does nothing.
+    let mut other = uni.book.clone();
+    other.version += 1;
+    assert_eq!(
+        store.refresh_results(&other, 10).await.unwrap(),
+        Refreshed::PolicyChanged {
+            active: uni.book.version
+        }
+    );
+    assert_eq!(store.stale_results().await.unwrap(), 3);
+    // At most `limit` a refresh, oldest marks first, until none is left.
+    assert_eq!(
+        store.refresh_results(&uni.book, 2).await.unwrap(),
+        Refreshed::Done {
+            students: 2,
+            left: 1
+        }
+    );
+    assert_eq!(
+        store.refresh_results(&uni.book, 2).await.unwrap(),
+        Refreshed::Done {
+            students: 1,
+            left: 0
+        }
+    );
+    assert_eq!(
+        store.refresh_results(&uni.book, 2).await.unwrap(),
+        Refreshed::Done {
+            students: 0,
+            left: 0
+        }
+    );
 
     for m in &uni.students[..4] {
         let records = store.student_records(m).await.unwrap();

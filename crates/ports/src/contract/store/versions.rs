@@ -17,6 +17,12 @@ pub async fn newer_sheet_versions_changed_scores(store: Arc<dyn RecordStore>) {
         &[(0, 30, 40), (1, 10, 20), (2, 20, 20)],
     )
     .await;
+    refresh_all(store.as_ref(), &uni.book).await;
+    assert!(!store
+        .semester_results(&uni.students[2])
+        .await
+        .unwrap()
+        .is_empty());
     // Student 0's score changes, student 1's stays, student 2 is dropped from the new sheet
     // (which its lecturer confirms).
     let (s2, out) = upload_confirmed(
@@ -100,6 +106,7 @@ pub async fn newer_sheet_versions_changed_scores(store: Arc<dyn RecordStore>) {
         .await
         .unwrap()
         .is_empty());
+    refresh_all(store.as_ref(), &uni.book).await;
     let results = store.semester_results(&uni.students[2]).await.unwrap();
     assert!(
         results.is_empty(),
