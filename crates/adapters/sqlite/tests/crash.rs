@@ -124,7 +124,7 @@ async fn committed_sheets_and_jobs_survive_kill_9() {
     }
     let jobs = store.queue().stats().await.unwrap();
     assert_eq!(
-        jobs.ready as usize,
+        (jobs.ready + jobs.delayed) as usize,
         sheets.len() + 1,
         "every stored sheet kept its job, and one refresh of their GPAs waits"
     );

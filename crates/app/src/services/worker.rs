@@ -193,7 +193,7 @@ impl Services {
             match store.refresh_results(&book, REFRESH_CHUNK).await? {
                 Refreshed::PolicyChanged { active } if !fresh => {
                     tracing::info!(
-                        judged_under = book.version,
+                        book_version = book.version,
                         active,
                         "the grading policy changed; refreshing under the new one"
                     );
