@@ -198,41 +198,34 @@ async fn import(
             _ => {}
         }
     }
+    // The form again, with what was chosen and what to correct.
+    let refuse = |chosen: Option<ImportKind>, msg: String| {
+        form_page(
+            &services,
+            &s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            chosen,
+            Some(msg),
+        )
+    };
     let kind = kind_field
         .as_deref()
         .and_then(|k| ImportKind::from_str(k.trim(), true).ok());
     let Some(kind) = kind else {
-        let msg = "Choose what the file holds (students, staff, courses, …) from the list.";
-        return form_page(
-            &services,
-            &s,
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return refuse(
             None,
-            Some(msg.into()),
+            "Choose what the file holds (students, staff, courses, …) from the list.".into(),
         );
     };
     let (filename, bytes) = match file {
         Some((name, bytes)) if !bytes.is_empty() => (name, bytes),
         Some((name, _)) if !name.is_empty() => {
-            let msg = format!("The file {name} is empty. Choose the file that holds the records.");
-            return form_page(
-                &services,
-                &s,
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return refuse(
                 Some(kind),
-                Some(msg),
+                format!("The file {name} is empty. Choose the file that holds the records."),
             );
         }
-        _ => {
-            let msg = "Choose the file to import.";
-            return form_page(
-                &services,
-                &s,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(kind),
-                Some(msg.into()),
-            );
-        }
+        _ => return refuse(Some(kind), "Choose the file to import.".into()),
     };
     if bytes.len() > max {
         return too_large(max).into_response();
@@ -241,16 +234,7 @@ async fn import(
         None | Some("") => PolicyScope::Default,
         Some(text) => match PolicyScope::parse(text) {
             Ok(scope) => scope,
-            Err(e) => {
-                let msg = format!("Whom the policy is for: {}.", e);
-                return form_page(
-                    &services,
-                    &s,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Some(kind),
-                    Some(msg),
-                );
-            }
+            Err(e) => return refuse(Some(kind), format!("Whom the policy is for: {e}.")),
         },
     };
     match services
