@@ -298,6 +298,20 @@ async fn storm(args: &Args) {
             .collect::<Vec<_>>()
             .join(",")
     );
+    // Every attempt, for a closer look at how the storm came back (ATTEMPTS=file).
+    if let Ok(path) = std::env::var("ATTEMPTS") {
+        let mut text = String::from("student\twave\tsent_ms\tanswered_ms\tstatus\tretry_after\n");
+        for (i, w, a) in &attempts {
+            text.push_str(&format!(
+                "{i}\t{w}\t{:.1}\t{:.1}\t{}\t{}\n",
+                a.sent_ms,
+                a.answered_ms,
+                a.status,
+                a.retry_after.map_or(String::new(), |s| s.to_string())
+            ));
+        }
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {path}: {e}"));
+    }
     if !out.is_empty() {
         let mut text = String::new();
         for (i, _, a) in &attempts {

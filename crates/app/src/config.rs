@@ -164,7 +164,10 @@ pub struct AuthConfig {
     /// design); 0 means one per available core.
     pub hash_workers: usize,
     /// The waiting room's bound: a sign-in that could not start hashing within this many
-    /// milliseconds is answered at once with `503` and when to come back.
+    /// milliseconds is answered at once with `503` and when to come back. Those told to come
+    /// back in the same second arrive over its first 300 ms; a bound of 700 ms lets them all
+    /// wait, so the pool stays busy to the end of the second, and still answers each within
+    /// a second of arriving.
     pub hash_queue_ms: u64,
     /// Sign-ins waiting for a hashing slot at once, whatever the wait; more are told to come
     /// back later (a bound on memory).
@@ -191,8 +194,8 @@ impl Default for AuthConfig {
         AuthConfig {
             token_ttl_minutes: 12 * 60,
             hash_workers: 0,
-            hash_queue_ms: 500,
-            max_waiting_logins: 64,
+            hash_queue_ms: 700,
+            max_waiting_logins: 256,
             max_failed_sign_ins: 5,
             max_failed_sign_ins_per_address: 1000,
             sign_in_window_secs: 15 * 60,

@@ -17,9 +17,14 @@
 //! a count per second; nothing is held for them, so memory goes back to its baseline as soon
 //! as the storm passes.
 //!
+//! The hashes run on threads of their own below the priority of those serving requests
+//! ([`super::hashers`]), so a storm's refusals and everybody's reads go first; the pool
+//! books its appointments by the CPU time a hash takes, which that waiting does not inflate.
+//!
 //! This module must never let a request wait without bound, nor run a hash on the threads
 //! that serve requests.
 
+use super::hashers::{thread_cpu_time, Hashers};
 use super::{ServiceError, ServiceResult};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +36,9 @@ use tokio::sync::Semaphore;
 const FIRST_GUESS: Duration = Duration::from_millis(50);
 /// [`FIRST_GUESS`] in microseconds, as the average holds it until the first hash is timed.
 const GUESSED: u64 = FIRST_GUESS.as_micros() as u64;
+
+/// Hashes timed at start (see [`HashPool::calibrate`]).
+const CALIBRATION_HASHES: usize = 2;
 
 /// Nobody is told to come back later than this; past it the appointments stop moving on (a
 /// storm that long is better told "a minute" than "an hour").
@@ -58,12 +66,15 @@ pub struct HashPool {
     max_wait: Duration,
     /// A moving average of how long one hash takes, in microseconds.
     hash_micros: Arc<AtomicU64>,
-    /// How long a hash takes when the pool has the cores to itself (a minimum that drifts up
-    /// slowly if hashes become slower), in microseconds: what the appointments are booked by.
+    /// How long a hash takes when the pool has the cores to itself, in microseconds: the
+    /// least CPU time of a recent hash (a minimum that drifts up slowly if hashes become
+    /// costlier). What the appointments are booked by.
     fastest_micros: Arc<AtomicU64>,
     /// The second (since `started`) being booked, and how many are booked in it.
     appointments: Mutex<(u64, u64)>,
     started: Instant,
+    /// The threads the hashes run on, below the priority of those serving requests.
+    hashers: Hashers,
 }
 
 impl HashPool {
@@ -84,6 +95,7 @@ impl HashPool {
             fastest_micros: Arc::new(AtomicU64::new(GUESSED)),
             appointments: Mutex::new((0, 0)),
             started: Instant::now(),
+            hashers: Hashers::start(workers),
         }
     }
 
@@ -114,10 +126,11 @@ impl HashPool {
     }
 
     /// How many sign-ins the pool hashes in a second: what one second's appointments may hold.
-    /// It is reckoned from the fastest recent hash, not the average: appointments are made in
-    /// the first moments of a storm, while thousands of sign-ins are being answered at once
-    /// and every hash is slowed by that burst; booked by the average, the whole storm would
-    /// be spread over twice the time it needs. One who comes back to a pool still full is
+    /// It is reckoned from the CPU time of the fastest recent hash, not the average time:
+    /// appointments are made in the first moments of a storm, while thousands of sign-ins
+    /// are being answered at once and every hash waits for a core meanwhile (the hashing
+    /// threads give way to requests); booked by the clock, the whole storm would be spread
+    /// over several times the time it needs. One who comes back to a pool still full is
     /// simply given a later second, which costs a refusal and nothing else.
     fn per_second(&self) -> u64 {
         let fastest = Duration::from_micros(self.fastest_micros.load(Ordering::Relaxed));
@@ -125,15 +138,35 @@ impl HashPool {
         ((self.workers as f64 / hash) as u64).max(1)
     }
 
-    /// Times one hash on a thread of its own, at start, so the first storm's appointments
-    /// are booked by a measured time rather than [`FIRST_GUESS`].
-    pub fn calibrate(&self, hash: impl FnOnce() + Send + 'static) {
+    /// Times hashes on a hashing thread, at start and then whenever the pool has been idle
+    /// for a while ([`super::hashers::IDLE_RETIME`]), so a storm's first wave is booked by a
+    /// measured and recent time rather than [`FIRST_GUESS`]. It times
+    /// [`CALIBRATION_HASHES`] in a row: the first pays for touching its memory, and a portal's
+    /// start is a busy moment of its own, which can make a hash look twice as costly as it
+    /// is. A storm's first wave is booked within a second by whatever is known then; a rate
+    /// guessed too low would leave the pool idle for much of the storm, a rate too high only
+    /// costs a second refusal. (A slower timing moves the figure up by 1/64 only, a faster
+    /// one at once: see [`record`].)
+    pub fn calibrate(&self, hash: impl Fn() + Send + Sync + 'static) {
         let (average, fastest) = (self.hash_micros.clone(), self.fastest_micros.clone());
-        std::thread::spawn(move || {
-            let started = Instant::now();
-            hash();
-            record(&average, &fastest, started.elapsed().as_micros() as u64);
+        let workers = self.workers;
+        let timing = Arc::new(move || {
+            for _ in 0..CALIBRATION_HASHES {
+                let timer = HashTimer::start();
+                hash();
+                timer.record(&average, &fastest);
+            }
+            let cpu = Duration::from_micros(fastest.load(Ordering::Relaxed));
+            tracing::debug!(
+                hash_ms = cpu.as_secs_f64() * 1000.0,
+                workers,
+                "password hashing timed: the waiting room books about {} sign-ins a second",
+                (workers as f64 / cpu.as_secs_f64().max(1e-6)) as u64
+            );
         });
+        let first = timing.clone();
+        self.hashers.run(move || first());
+        self.hashers.when_idle(move || timing());
     }
 
     /// The refusal for a sign-in that cannot start hashing soon enough, with an
@@ -240,24 +273,63 @@ impl Ticket<'_> {
         let (average, fastest) = (pool.hash_micros.clone(), pool.fastest_micros.clone());
         // The slot goes with the hash, not with the request: a request abandoned at its
         // deadline cannot cancel a blocking hash, and must not free its slot while it runs.
-        tokio::task::spawn_blocking(move || {
+        let (done, out) = tokio::sync::oneshot::channel();
+        let handed = pool.hashers.run(move || {
             let _slot = permit;
-            let started = Instant::now();
+            let timer = HashTimer::start();
             let out = f();
-            record(&average, &fastest, started.elapsed().as_micros() as u64);
-            out
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
+            timer.record(&average, &fastest);
+            let _ = done.send(out);
+        });
+        if !handed {
+            return Err(ServiceError::Internal(anyhow::anyhow!(
+                "no password-hashing thread is running"
+            )));
+        }
+        out.await
+            .map_err(|_| ServiceError::Internal(anyhow::anyhow!("a password-hashing job failed")))
     }
 }
 
-/// Records a hash that took `took` microseconds: the first replaces the guess; then the
-/// average moves by 1/8 towards it, and the fastest is the least of it and the fastest so far
-/// raised by 1/64 (so a machine that became slower is learnt within a hundred hashes). Both
-/// are kept without a lock.
-fn record(average: &AtomicU64, fastest: &AtomicU64, took: u64) {
-    let took = took.max(1);
+/// Times one hash on its thread: how long it took, and how much of a core it used.
+struct HashTimer {
+    wall: Instant,
+    cpu: Option<Duration>,
+}
+
+impl HashTimer {
+    fn start() -> Self {
+        HashTimer {
+            wall: Instant::now(),
+            cpu: thread_cpu_time(),
+        }
+    }
+
+    /// Records the hash: its time into the average (what a queue of sign-ins waits), its CPU
+    /// time into the fastest (what the pool does with the cores to itself). A hash kept
+    /// waiting for a core by the requests being served, as in a storm's first moments, is
+    /// slow by the clock but not in CPU time, so appointments booked then are booked at the
+    /// pool's true rate.
+    fn record(self, average: &AtomicU64, fastest: &AtomicU64) {
+        let wall = self.wall.elapsed();
+        let cpu = match (self.cpu, thread_cpu_time()) {
+            (Some(before), Some(after)) => after.saturating_sub(before),
+            _ => wall,
+        };
+        record(average, fastest, micros(wall), micros(cpu));
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Records a hash that took `took` microseconds, `cpu` of them on a core: the first replaces
+/// the guess; then the average moves by 1/8 towards `took`, and the fastest is the least of
+/// `cpu` and the fastest so far raised by 1/64 (so a machine that became slower is learnt
+/// within a hundred hashes). Both are kept without a lock.
+fn record(average: &AtomicU64, fastest: &AtomicU64, took: u64, cpu: u64) {
+    let (took, cpu) = (took.max(1), cpu.max(1));
     let _ = average.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
         Some(if old == GUESSED {
             took
@@ -267,9 +339,9 @@ fn record(average: &AtomicU64, fastest: &AtomicU64, took: u64) {
     });
     let _ = fastest.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
         Some(if old == GUESSED {
-            took
+            cpu
         } else {
-            took.min(old + old / 64)
+            cpu.min(old + old / 64)
         })
     });
 }
@@ -340,9 +412,9 @@ mod tests {
     }
 
     #[test]
-    fn appointments_follow_the_fastest_hash_and_the_average_follows_them_all() {
+    fn appointments_follow_the_cpu_time_of_a_hash_and_the_average_follows_the_clock() {
         let (average, fastest) = (AtomicU64::new(GUESSED), AtomicU64::new(GUESSED));
-        record(&average, &fastest, 16_000);
+        record(&average, &fastest, 16_000, 16_000);
         assert_eq!(
             (
                 average.load(Ordering::Relaxed),
@@ -350,11 +422,17 @@ mod tests {
             ),
             (16_000, 16_000)
         );
-        // A burst slows the hashes: the average rises, the fastest barely moves.
+        // A burst keeps the hashes waiting for a core: the average rises, the fastest (CPU
+        // time) does not move.
         for _ in 0..8 {
-            record(&average, &fastest, 48_000);
+            record(&average, &fastest, 48_000, 16_000);
         }
         assert!(average.load(Ordering::Relaxed) > 30_000);
+        assert_eq!(fastest.load(Ordering::Relaxed), 16_000);
+        // Hashes that really cost more (a slower machine): it drifts up 1/64 a hash.
+        for _ in 0..8 {
+            record(&average, &fastest, 48_000, 48_000);
+        }
         let drifted = (0..8).fold(16_000u64, |f, _| f + f / 64);
         assert_eq!(
             fastest.load(Ordering::Relaxed),
@@ -362,8 +440,8 @@ mod tests {
             "drifts up 1/64 a hash"
         );
         assert!(drifted < 18_500);
-        // A quiet hash brings it back at once.
-        record(&average, &fastest, 15_000);
+        // A cheaper hash brings it back at once.
+        record(&average, &fastest, 15_000, 15_000);
         assert_eq!(fastest.load(Ordering::Relaxed), 15_000);
     }
 
@@ -371,6 +449,7 @@ mod tests {
     async fn the_first_timed_hash_replaces_the_guess() {
         let pool = HashPool::new(1, 10, Duration::from_secs(5));
         assert_eq!(pool.hash_time(), FIRST_GUESS);
+        // A job that waits rather than works: slow by the clock, next to nothing in CPU time.
         pool.run(|| std::thread::sleep(Duration::from_millis(5)))
             .await
             .unwrap();
@@ -379,6 +458,13 @@ mod tests {
             t >= Duration::from_millis(5) && t < Duration::from_millis(40),
             "{t:?}"
         );
+        if cfg!(target_os = "linux") {
+            let cpu = Duration::from_micros(pool.fastest_micros.load(Ordering::Relaxed));
+            assert!(
+                cpu < Duration::from_millis(2),
+                "CPU time of a sleep: {cpu:?}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod duties;
 mod faults;
 pub mod forced_password;
 pub mod hash_pool;
+mod hashers;
 pub mod import;
 pub mod isolate;
 pub mod ledger;
