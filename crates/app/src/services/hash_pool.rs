@@ -133,9 +133,7 @@ impl HashPool {
     /// over several times the time it needs. One who comes back to a pool still full is
     /// simply given a later second, which costs a refusal and nothing else.
     fn per_second(&self) -> u64 {
-        let fastest = Duration::from_micros(self.fastest_micros.load(Ordering::Relaxed));
-        let hash = fastest.as_secs_f64().max(1e-6);
-        ((self.workers as f64 / hash) as u64).max(1)
+        booked_per_second(self.workers, &self.fastest_micros)
     }
 
     /// Times hashes on a hashing thread, at start and then whenever the pool has been idle
@@ -156,17 +154,16 @@ impl HashPool {
                 hash();
                 timer.record(&average, &fastest);
             }
-            let cpu = Duration::from_micros(fastest.load(Ordering::Relaxed));
             tracing::debug!(
-                hash_ms = cpu.as_secs_f64() * 1000.0,
+                hash_ms = fastest.load(Ordering::Relaxed) as f64 / 1000.0,
                 workers,
                 "password hashing timed: the waiting room books about {} sign-ins a second",
-                (workers as f64 / cpu.as_secs_f64().max(1e-6)) as u64
+                booked_per_second(workers, &fastest)
             );
         });
         let first = timing.clone();
         self.hashers.run(move || first());
-        self.hashers.when_idle(move || timing());
+        self.hashers.when_idle(timing);
     }
 
     /// The refusal for a sign-in that cannot start hashing soon enough, with an
@@ -318,6 +315,13 @@ impl HashTimer {
         };
         record(average, fastest, micros(wall), micros(cpu));
     }
+}
+
+/// How many sign-ins `workers` hashing threads do in a second at `fastest` microseconds of
+/// CPU a hash (see [`HashPool::per_second`]).
+fn booked_per_second(workers: usize, fastest: &AtomicU64) -> u64 {
+    let hash = Duration::from_micros(fastest.load(Ordering::Relaxed));
+    ((workers as f64 / hash.as_secs_f64().max(1e-6)) as u64).max(1)
 }
 
 fn micros(d: Duration) -> u64 {

@@ -31,11 +31,11 @@ pub const NICE: i32 = 10;
 pub const IDLE_RETIME: Duration = Duration::from_secs(15);
 
 type Job = Box<dyn FnOnce() + Send>;
-type TimingJob = Arc<dyn Fn() + Send + Sync>;
+pub type TimingJob = Arc<dyn Fn() + Send + Sync>;
 
 /// The hashing threads: jobs are handed to whichever is free.
 pub struct Hashers {
-    jobs: Mutex<Sender<Job>>,
+    jobs: Sender<Job>,
     timing: Arc<Mutex<Option<TimingJob>>>,
 }
 
@@ -58,21 +58,17 @@ impl Hashers {
                 tracing::error!(error = %e, "cannot start a password-hashing thread");
             }
         }
-        Hashers {
-            jobs: Mutex::new(tx),
-            timing,
-        }
+        Hashers { jobs: tx, timing }
     }
 
     /// The job an idle thread runs every [`IDLE_RETIME`] (timing a hash).
-    pub fn when_idle(&self, job: impl Fn() + Send + Sync + 'static) {
-        *self.timing.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(job));
+    pub fn when_idle(&self, job: TimingJob) {
+        *self.timing.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
     }
 
     /// Hands `job` to a hashing thread; `false` if none is left to take it.
     pub fn run(&self, job: impl FnOnce() + Send + 'static) -> bool {
-        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        jobs.send(Box::new(job)).is_ok()
+        self.jobs.send(Box::new(job)).is_ok()
     }
 }
 
@@ -107,11 +103,11 @@ fn work(jobs: &Mutex<Receiver<Job>>, timing: &Mutex<Option<TimingJob>>, idle: Du
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
-        use rustix::process::{getpriority_process, setpriority_process};
         // On Linux a thread id names the thread alone.
         let me = Some(rustix::thread::gettid());
-        let now = getpriority_process(me).unwrap_or(0);
-        if let Err(e) = setpriority_process(me, (now + NICE).min(19)) {
+        if let Err(e) =
+            rustix::process::setpriority_process(me, (nice_of_this_thread() + NICE).min(19))
+        {
             tracing::debug!(error = %e, "cannot lower the hashing thread's priority");
         }
     }
@@ -131,8 +127,8 @@ pub fn thread_cpu_time() -> Option<Duration> {
     None
 }
 
-/// This thread's nice value (for the tests).
-#[cfg(all(test, target_os = "linux"))]
+/// This thread's nice value (0 if it cannot be read).
+#[cfg(target_os = "linux")]
 fn nice_of_this_thread() -> i32 {
     rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap_or(0)
 }
@@ -148,9 +144,9 @@ mod tests {
         let hashers = Hashers::start_with_idle(1, Duration::from_millis(50));
         let timed = Arc::new(AtomicUsize::new(0));
         let counter = timed.clone();
-        hashers.when_idle(move || {
+        hashers.when_idle(Arc::new(move || {
             counter.fetch_add(1, Ordering::SeqCst);
-        });
+        }));
         std::thread::sleep(Duration::from_millis(400));
         let idle = timed.load(Ordering::SeqCst);
         assert!(idle >= 2, "timed {idle} times in 400 ms of idling");
