@@ -427,21 +427,28 @@ async fn write_scores(
             .bind(&grade)
             .bind(&points)
     };
-    let unknown_student = |e| match db(e) {
-        PortError::Invalid(_) => {
-            PortError::Invalid("the sheet's accepted rows name a student who does not exist".into())
-        }
-        other => other,
-    };
+    // What the tables' keys once checked row by row (migration 0012), once a sheet: the
+    // course and the sheet are those of the sheet row this transaction holds, and its
+    // students are looked up together.
+    let unknown: Option<String> = sqlx::query_scalar(
+        "SELECT x.m FROM UNNEST($1::text[]) AS x(m) \
+         WHERE NOT EXISTS (SELECT 1 FROM students s WHERE s.matric_no = x.m) LIMIT 1",
+    )
+    .bind(&matric)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    if let Some(m) = unknown {
+        return Err(PortError::Invalid(format!(
+            "the sheet's accepted rows name a student who does not exist ({m})"
+        )));
+    }
     with_rows(&history)
         .bind(now_ms())
         .execute(&mut *conn)
         .await
-        .map_err(unknown_student)?;
-    with_rows(&current)
-        .execute(&mut *conn)
-        .await
-        .map_err(unknown_student)?;
+        .map_err(db)?;
+    with_rows(&current).execute(&mut *conn).await.map_err(db)?;
     Ok(())
 }
 

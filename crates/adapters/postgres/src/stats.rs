@@ -6,7 +6,7 @@
 //! first import, a semester's ingest — is planned meanwhile as if it were still empty:
 //! sequential scans inside nested loops, so every sheet costs more than the one before. The
 //! store therefore counts the rows it writes to each table that grows with the records, and
-//! once they reach a fifth of what the table had at its last analysis (at least
+//! once they reach half of what the table had at its last analysis (at least
 //! [`MIN_ROWS`]), analyses it in the background, one `ANALYZE` at a time. It must never hold
 //! up the write that crossed the mark.
 
@@ -71,7 +71,7 @@ impl Stats {
         let i = table as usize;
         let c = &self.counters[i];
         let written = c.written.fetch_add(rows, Ordering::Relaxed) + rows;
-        let due = MIN_ROWS.max(c.at_last.load(Ordering::Relaxed) / 5);
+        let due = MIN_ROWS.max(c.at_last.load(Ordering::Relaxed) / 2);
         if written < due || self.analysing.swap(true, Ordering::AcqRel) {
             return;
         }

@@ -4,8 +4,8 @@
 mod common;
 
 use eportal_core::{GradingPolicy, PolicyBook};
-use eportal_ports::contract::store::fixture::{judged, seed, submit};
-use eportal_ports::{Directory, Policies, PortError, Results, Sheets};
+use eportal_ports::contract::store::fixture::{judged, seed, submit, Uni};
+use eportal_ports::{Directory, Policies, PortError, Results, SheetSummary, Sheets};
 use eportal_postgres::{PgStore, PgStoreOptions};
 use std::time::Duration;
 
@@ -111,7 +111,10 @@ async fn a_score_for_an_unknown_student_is_refused_whole() {
         accepted.push(ghost);
     }
     match store.apply_sheet(s.id, &outcome, &uni.book).await {
-        Err(PortError::Invalid(msg)) => assert!(msg.contains("does not exist"), "{msg}"),
+        Err(PortError::Invalid(msg)) => {
+            assert!(msg.contains("does not exist"), "{msg}");
+            assert!(msg.contains("GHOST/1"), "the student is named: {msg}");
+        }
         other => panic!("expected Invalid, got {other:?}"),
     }
     let sheet = store.sheet(s.id).await.unwrap().expect("stored").sheet;
@@ -123,8 +126,9 @@ async fn a_score_for_an_unknown_student_is_refused_whole() {
     assert!(store.course_records(&uni.csc101).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn score_versions_are_unique_by_constraint() {
+/// A fresh store with the fixture university and one applied sheet: CSC 101 with the first
+/// student's score.
+async fn one_score_applied() -> (PgStore, Uni, SheetSummary) {
     let url = common::fresh_database().await;
     let store = common::connect(&url, &PgStoreOptions::default()).await;
     let uni = seed(&store).await;
@@ -133,6 +137,12 @@ async fn score_versions_are_unique_by_constraint() {
         .apply_sheet(s.id, &judged(&uni, &[(0, 30, 40)]), &uni.book)
         .await
         .unwrap();
+    (store, uni, s)
+}
+
+#[tokio::test]
+async fn score_versions_are_unique_by_constraint() {
+    let (store, uni, _) = one_score_applied().await;
     // A second version 1 of the same score, written around the adapter, is refused.
     let dup = sqlx::query(
         "INSERT INTO score_versions (course_code, session, semester, matric_no, version, ca, \
@@ -155,6 +165,72 @@ async fn score_versions_are_unique_by_constraint() {
     assert!(err
         .as_database_error()
         .is_some_and(|d| d.is_unique_violation()));
+}
+
+/// Scores are checked once a sheet, not by a foreign key a row (migration 0012); what scores
+/// refer to still cannot be removed or renamed around the adapter, while a row nothing scored
+/// refers to can, and an upsert that keeps a key is no rename.
+#[tokio::test]
+async fn what_scores_refer_to_cannot_be_removed() {
+    let (store, uni, s) = one_score_applied().await;
+    let scored = uni.students[0].as_str();
+    let code = uni.csc101.course_code.as_str();
+    let refused = [
+        (
+            "DELETE FROM students WHERE matric_no = $1",
+            scored,
+            "students",
+        ),
+        (
+            "UPDATE students SET matric_no = 'RENAMED/1' WHERE matric_no = $1",
+            scored,
+            "students",
+        ),
+        ("DELETE FROM courses WHERE code = $1", code, "courses"),
+        (
+            "DELETE FROM sheets WHERE id::text = $1",
+            &s.id.to_string(),
+            "sheets",
+        ),
+        (
+            "DELETE FROM score_versions WHERE matric_no = $1",
+            scored,
+            "score_versions",
+        ),
+    ];
+    for (sql, key, table) in refused {
+        let err = sqlx::query(sql)
+            .bind(key)
+            .execute(store.pool())
+            .await
+            .expect_err(sql);
+        let db = err.as_database_error().expect("a database error");
+        assert!(db.is_foreign_key_violation(), "{sql}: {db}");
+        assert_eq!(
+            db.constraint(),
+            Some(format!("scores_refer_to_{table}").as_str())
+        );
+    }
+    let kept = sqlx::query("UPDATE students SET surname = 'Kept' WHERE matric_no = $1")
+        .bind(scored)
+        .execute(store.pool())
+        .await
+        .expect("a scored student's other fields may change");
+    assert_eq!(kept.rows_affected(), 1);
+    sqlx::query(
+        "INSERT INTO students SELECT 'FREE/1', surname, first_name, programme_code, level, \
+         entry_session FROM students WHERE matric_no = $1",
+    )
+    .bind(scored)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let gone = sqlx::query("DELETE FROM students WHERE matric_no = 'FREE/1'")
+        .execute(store.pool())
+        .await
+        .expect("a student without scores may be removed");
+    assert_eq!(gone.rows_affected(), 1);
+    assert_eq!(store.course_records(&uni.csc101).await.unwrap().len(), 1);
 }
 
 #[test]
