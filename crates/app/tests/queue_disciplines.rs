@@ -4,7 +4,8 @@
 //! through the store as an upload records it; the test then takes the jobs as workers do and
 //! checks they come in the order `eportal_core::discipline::order` defines (with several
 //! workers at once: that the first k taken are the definition's first k), and that ageing
-//! promotes an old sheet under LIFO and SJF.
+//! promotes an old sheet under LIFO and SJF. A refresh of stale GPAs that an applied sheet
+//! queues is background work: it waits behind the sheets until it has aged.
 //!
 //! Nothing here processes a sheet: the test is the worker, so it sees exactly what a worker
 //! would be handed.
@@ -13,10 +14,11 @@ mod support;
 
 use eportal::{App, Config};
 use eportal_core::discipline::{order, Discipline, JobMeta, Waiting};
-use eportal_core::jobs::Job;
-use eportal_core::model::{Course, CourseTerm, Department, Faculty};
+use eportal_core::jobs::{Envelope, Job};
+use eportal_core::model::{Course, CourseTerm, Department, Faculty, Programme, Registration};
 use eportal_core::{AcademicSession, CourseCode, Semester};
-use eportal_ports::{Delivery, NewSheet, RecordStore, SheetMode};
+use eportal_ports::contract::store::fixture;
+use eportal_ports::{ApplyOutcome, Delivery, NewSheet, RecordStore, SheetMode, SheetOutcome};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use support::engines::{amqp_url, Isolation};
@@ -36,6 +38,8 @@ const SHEETS: [(&str, u32); 10] = [
     ("CHM", 70),
 ];
 const LEASE: Duration = Duration::from_secs(60);
+/// What stands for the refresh job among the sheet ids.
+const REFRESH: i64 = -1;
 const YOUNG_MS: u64 = 3_600_000;
 
 #[derive(Clone, Copy, Debug)]
@@ -47,7 +51,7 @@ enum Deploy {
 struct Line {
     app: App,
     deploy: Deploy,
-    /// Sheet ids with their meta, in upload order.
+    /// Sheet ids with their meta, in upload order, and [`REFRESH`] where a refresh was queued.
     sheets: Vec<(i64, JobMeta)>,
     _dir: tempfile::TempDir,
     _iso: Option<Isolation>,
@@ -147,6 +151,7 @@ impl Line {
         let meta = JobMeta {
             rows: Some(rows),
             class: Some(dept.into()),
+            background: false,
         };
         self.sheets.push((sheet.id, meta));
     }
@@ -157,19 +162,70 @@ impl Line {
         }
     }
 
-    /// The definition's order of the sheets uploaded, all young.
+    /// The definition's order of the jobs queued, all young.
     fn expected(&self) -> Vec<i64> {
         let waiting: Vec<Waiting> = self
             .sheets
             .iter()
-            .map(|(id, meta)| Waiting {
-                seq: *id,
+            .enumerate()
+            .map(|(seq, (_, meta))| Waiting {
+                seq: seq as i64,
                 enqueued_ms: 0,
                 meta: meta.clone(),
             })
             .collect();
         let o = self.app.services.config.worker.queue_order();
         order(&waiting, o, 0)
+            .into_iter()
+            .map(|seq| self.sheets[seq as usize].0)
+            .collect()
+    }
+
+    /// Records one more sheet of CSC and applies it (one student's score) as a worker would:
+    /// its own job stays queued (the worker taking it will find it final), and the apply
+    /// queues a refresh of the student's GPA.
+    async fn apply_one(&mut self) {
+        let store = self.app.services.ports.store.clone();
+        store
+            .upsert_programmes(&[Programme {
+                code: "CSC".into(),
+                name: "B.Sc. Computer Science".into(),
+                department_code: "CSC".into(),
+                duration_years: 4,
+            }])
+            .await
+            .expect("seed the programme");
+        let m = "CSC/2024/0001";
+        store
+            .upsert_students(&[fixture::student(m, "Ade", "CSC")])
+            .await
+            .expect("seed the student");
+        let t = term("CSC");
+        store
+            .upsert_registrations(&[Registration {
+                matric_no: fixture::matric(m),
+                course_code: t.course_code.clone(),
+                session: t.session,
+                semester: t.semester,
+            }])
+            .await
+            .expect("register the student");
+        self.upload("CSC", 1).await;
+        let id = self.sheets.last().expect("just uploaded").0;
+        let book = self.app.services.policies.active().await.expect("the book");
+        let row = fixture::row(book.for_session(t.session), 2, &fixture::matric(m), 30, 40);
+        let outcome = SheetOutcome::Judged {
+            accepted: vec![row],
+            rejected: vec![],
+        };
+        let applied = store.apply_sheet(id, &outcome, &book).await.expect("apply");
+        assert!(
+            matches!(applied, ApplyOutcome::Applied { .. }),
+            "{applied:?}"
+        );
+        let refresh = Envelope::new(Job::RefreshResults, None).meta;
+        assert!(refresh.background);
+        self.sheets.push((REFRESH, refresh));
     }
 
     /// One worker's take: what the queue hands out next (the relay releasing first, on the
@@ -217,7 +273,8 @@ impl Line {
 fn sheet_of(d: &Delivery) -> i64 {
     match d.envelope.job {
         Job::ProcessSheet { sheet_id } => sheet_id,
-        ref other => panic!("only sheet jobs are queued here, not {other:?}"),
+        Job::RefreshResults => REFRESH,
+        ref other => panic!("only sheet jobs and refreshes are queued here, not {other:?}"),
     }
 }
 
@@ -263,6 +320,52 @@ async fn ageing(deploy: Deploy, discipline: Discipline) {
     );
 }
 
+/// A refresh queued while sheets wait is taken after them (under FIFO: in its place in line).
+async fn refresh_waits(deploy: Deploy, discipline: Discipline) {
+    let mut l = line(deploy, discipline, 1, YOUNG_MS).await;
+    for (dept, rows) in &SHEETS[..6] {
+        l.upload(dept, *rows).await;
+    }
+    l.apply_one().await;
+    for (dept, rows) in &SHEETS[6..] {
+        l.upload(dept, *rows).await;
+    }
+    let expected = l.expected();
+    if discipline != Discipline::Fifo {
+        assert_eq!(
+            expected.last(),
+            Some(&REFRESH),
+            "{discipline}: the definition"
+        );
+    }
+    assert_eq!(
+        l.take_all_in_turn().await,
+        expected,
+        "{discipline} on the {deploy:?} queue, a refresh among the sheets"
+    );
+}
+
+/// Once aged, a refresh goes first under round-robin, where only background jobs age.
+async fn refresh_ages(deploy: Deploy) {
+    let mut l = line(deploy, Discipline::RoundRobin, 1, 1_000).await;
+    l.apply_one().await;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    for (dept, rows) in &SHEETS[..4] {
+        l.upload(dept, *rows).await;
+    }
+    assert_eq!(
+        l.expected().last(),
+        Some(&REFRESH),
+        "the control: judged young"
+    );
+    let first = l.take().await;
+    assert_eq!(
+        sheet_of(&first),
+        REFRESH,
+        "round_robin on the {deploy:?} queue: the refresh that waited past the limit goes first"
+    );
+}
+
 macro_rules! cases {
     ($($name:ident: $deploy:ident, $d:ident;)*) => {
         mod in_turn {
@@ -274,6 +377,11 @@ macro_rules! cases {
             use super::*;
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() { at_once(Deploy::$deploy, Discipline::$d).await })*
+        }
+        mod refresh_waits {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { refresh_waits(Deploy::$deploy, Discipline::$d).await })*
         }
     };
 }
@@ -307,5 +415,13 @@ mod ageing {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn distributed_sjf() {
         ageing(Deploy::Distributed, Discipline::Sjf).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn embedded_refresh() {
+        refresh_ages(Deploy::Embedded).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn distributed_refresh() {
+        refresh_ages(Deploy::Distributed).await
     }
 }

@@ -13,6 +13,13 @@
 //! Ageing: under `lifo` and `sjf` a job that has waited at least `max_wait_ms` is served
 //! before every job that has not, oldest first, so no job starves.
 //!
+//! Background jobs (recomputing stale GPAs: no lecturer waits on them) go behind every other
+//! waiting job under `lifo`, `sjf` and `round_robin`, until they have waited `max_wait_ms`;
+//! then they are aged like any job. Otherwise these disciplines would serve the refresh that
+//! each applied sheet queues (the newest job, or a class of its own) before the sheets still
+//! waiting, and a burst of sheets would cost a refresh each. Under `fifo` they keep their
+//! place in line.
+//!
 //! This module must never do I/O or read a clock: the time is always passed in.
 
 use serde::{Deserialize, Serialize};
@@ -82,18 +89,22 @@ impl Default for QueueOrder {
 }
 
 /// What a discipline knows about a job besides its place in line: its size (rows, known or
-/// estimated at upload) and its class (the course's department), both optional.
+/// estimated at upload) and its class (the course's department), both optional, and whether
+/// it is background work.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
+    /// Served after every other waiting job, until aged (see the module's documentation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub background: bool,
 }
 
 impl JobMeta {
     pub fn is_empty(&self) -> bool {
-        self.rows.is_none() && self.class.is_none()
+        self.rows.is_none() && self.class.is_none() && !self.background
     }
 
     /// The size SJF sorts by.
@@ -120,9 +131,9 @@ pub struct Waiting {
 /// worker taking one job at a time, returned as their `seq`s. Ages are judged at `now_ms`
 /// (the jobs are assumed to be taken in an instant). The queues must agree with this.
 pub fn order(jobs: &[Waiting], o: QueueOrder, now_ms: i64) -> Vec<i64> {
-    let aged = |w: &Waiting| {
-        o.discipline.ages() && now_ms.saturating_sub(w.enqueued_ms) >= o.max_wait_ms as i64
-    };
+    let old = |w: &Waiting| now_ms.saturating_sub(w.enqueued_ms) >= o.max_wait_ms as i64;
+    let held_back = o.discipline != Discipline::Fifo;
+    let aged = |w: &Waiting| (o.discipline.ages() || (held_back && w.meta.background)) && old(w);
     let mut rest: Vec<&Waiting> = jobs.iter().collect();
     rest.sort_by_key(|w| w.seq);
     let mut served = Vec::with_capacity(rest.len());
@@ -132,13 +143,21 @@ pub fn order(jobs: &[Waiting], o: QueueOrder, now_ms: i64) -> Vec<i64> {
         let pick = if let Some(i) = rest.iter().position(|w| aged(w)) {
             i // `rest` is in arrival order: the oldest aged job
         } else {
-            match o.discipline {
+            // Background jobs wait while anything else does (not under fifo).
+            let pool: Vec<usize> = match held_back && rest.iter().any(|w| !w.meta.background) {
+                true => (0..rest.len())
+                    .filter(|&i| !rest[i].meta.background)
+                    .collect(),
+                false => (0..rest.len()).collect(),
+            };
+            let at = |k: usize| rest[pool[k]];
+            let k = match o.discipline {
                 Discipline::Fifo => 0,
-                Discipline::Lifo => rest.len() - 1,
+                Discipline::Lifo => pool.len() - 1,
                 Discipline::Sjf => {
-                    let min = rest.iter().map(|w| w.meta.sort_rows()).min().unwrap_or(0);
-                    rest.iter()
-                        .position(|w| w.meta.sort_rows() == min)
+                    let min = (0..pool.len()).map(|k| at(k).meta.sort_rows()).min();
+                    (0..pool.len())
+                        .position(|k| Some(at(k).meta.sort_rows()) == min)
                         .unwrap_or(0)
                 }
                 Discipline::RoundRobin => {
@@ -148,10 +167,13 @@ pub fn order(jobs: &[Waiting], o: QueueOrder, now_ms: i64) -> Vec<i64> {
                             .find(|(c, _)| c == w.meta.sort_class())
                             .map_or(0, |(_, t)| *t)
                     };
-                    let best = rest.iter().map(|w| turn(w)).min().unwrap_or(0);
-                    rest.iter().position(|w| turn(w) == best).unwrap_or(0)
+                    let best = (0..pool.len()).map(|k| turn(at(k))).min();
+                    (0..pool.len())
+                        .position(|k| Some(turn(at(k))) == best)
+                        .unwrap_or(0)
                 }
-            }
+            };
+            pool[k]
         };
         let w = rest.remove(pick);
         let class = w.meta.sort_class().to_string();
@@ -176,6 +198,7 @@ mod tests {
             meta: JobMeta {
                 rows: Some(rows),
                 class: Some(class.into()),
+                background: false,
             },
         }
     }
@@ -218,6 +241,43 @@ mod tests {
         assert_eq!(run(Discipline::Sjf, 25, 50), [1, 2, 5, 4, 3]);
         assert_eq!(run(Discipline::Fifo, 25, 50), [1, 2, 3, 4, 5]);
         assert_eq!(run(Discipline::RoundRobin, 25, 50), [1, 4, 5, 2, 3]);
+    }
+
+    #[test]
+    fn background_jobs_wait_behind_the_rest_until_aged_except_under_fifo() {
+        // A refresh queued first (at 5 ms), with no size or class.
+        let mut js = jobs();
+        js.insert(
+            0,
+            Waiting {
+                seq: 0,
+                enqueued_ms: 5,
+                meta: JobMeta {
+                    background: true,
+                    ..JobMeta::default()
+                },
+            },
+        );
+        let at = |d: Discipline, max_wait_ms: u64, now: i64| {
+            order(
+                &js,
+                QueueOrder {
+                    discipline: d,
+                    max_wait_ms,
+                },
+                now,
+            )
+        };
+        let young = 1_000_000;
+        assert_eq!(at(Discipline::Fifo, young, 60), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(at(Discipline::Lifo, young, 60), [5, 4, 3, 2, 1, 0]);
+        assert_eq!(at(Discipline::Sjf, young, 60), [5, 2, 4, 1, 3, 0]);
+        assert_eq!(at(Discipline::RoundRobin, young, 60), [1, 4, 5, 2, 3, 0]);
+        // Aged (at 60 ms with a 30 ms limit: the refresh and jobs 1 to 3), it goes in its
+        // arrival order among the aged, under round-robin too (where only it can age).
+        assert_eq!(at(Discipline::Lifo, 30, 60), [0, 1, 2, 3, 5, 4]);
+        assert_eq!(at(Discipline::Sjf, 30, 60), [0, 1, 2, 3, 5, 4]);
+        assert_eq!(at(Discipline::RoundRobin, 30, 60), [0, 1, 4, 5, 2, 3]);
     }
 
     #[test]

@@ -41,19 +41,34 @@ pub struct Envelope {
     pub meta: JobMeta,
 }
 
+impl Job {
+    /// Work no lecturer waits on, which the queue disciplines put behind the rest.
+    pub fn is_background(&self) -> bool {
+        matches!(self, Job::RefreshResults)
+    }
+}
+
 impl Envelope {
     pub fn new(job: Job, request_id: Option<String>) -> Self {
+        let meta = JobMeta {
+            background: job.is_background(),
+            ..JobMeta::default()
+        };
         Envelope {
             v: ENVELOPE_VERSION,
             job,
             request_id,
-            meta: JobMeta::default(),
+            meta,
         }
     }
 
-    /// The same envelope, carrying `meta` for the queue disciplines.
+    /// The same envelope, carrying `meta` (size and class) for the queue disciplines; whether
+    /// it is background work stays the job's.
     pub fn with_meta(mut self, meta: JobMeta) -> Self {
-        self.meta = meta;
+        self.meta = JobMeta {
+            background: self.job.is_background(),
+            ..meta
+        };
         self
     }
 

@@ -101,6 +101,7 @@ async fn insert_sheet(
     .with_meta(JobMeta {
         rows: sheet.rows_estimate,
         class: crate::outbox::department_of(&mut *conn, &code).await?,
+        background: false,
     });
     crate::outbox::enqueue(conn, &job).await?;
     Ok(id)

@@ -20,21 +20,24 @@ use eportal_ports::error::PortResult;
 use sqlx::Row;
 
 /// The candidates' `ORDER BY` of a discipline (`p.aged`: the time before which a job counts
-/// as aged; `p.unknown`: the size of a job of unknown size).
+/// as aged; `p.unknown`: the size of a job of unknown size). A young background job goes
+/// after the rest.
 fn order_by(discipline: Discipline) -> &'static str {
     match discipline {
         Discipline::Fifo => "o.id",
         Discipline::Lifo => {
-            "(o.created_at_ms <= p.aged) DESC, \
+            "(o.created_at_ms <= p.aged) DESC, (o.background AND o.created_at_ms > p.aged), \
              CASE WHEN o.created_at_ms <= p.aged THEN o.id ELSE -o.id END"
         }
         Discipline::Sjf => {
-            "(o.created_at_ms <= p.aged) DESC, \
+            "(o.created_at_ms <= p.aged) DESC, (o.background AND o.created_at_ms > p.aged), \
              CASE WHEN o.created_at_ms <= p.aged THEN 0 ELSE COALESCE(o.rows_hint, p.unknown) END, \
              o.id"
         }
+        // Only a background job ages here: an aged one first, a young one last.
         Discipline::RoundRobin => {
-            "row_number() OVER (PARTITION BY o.class_key ORDER BY o.id), \
+            "(o.background AND o.created_at_ms <= p.aged) DESC, o.background, \
+             row_number() OVER (PARTITION BY o.class_key ORDER BY o.id), \
              COALESCE(t.turn, 0), min(o.id) OVER (PARTITION BY o.class_key), o.id"
         }
     }

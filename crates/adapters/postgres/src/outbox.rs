@@ -31,13 +31,14 @@ pub(crate) const DB_NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 100
 /// envelope carries for the disciplines.
 pub(crate) async fn enqueue(conn: &mut PgConnection, envelope: &Envelope) -> PortResult<i64> {
     sqlx::query_scalar(
-        "INSERT INTO outbox (envelope, created_at_ms, rows_hint, class_key) \
-         VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO outbox (envelope, created_at_ms, rows_hint, class_key, background) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(envelope.to_json())
     .bind(now_ms())
     .bind(envelope.meta.rows.map(i64::from))
     .bind(envelope.meta.sort_class())
+    .bind(envelope.meta.background)
     .fetch_one(conn)
     .await
     .map_err(db)

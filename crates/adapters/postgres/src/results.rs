@@ -150,9 +150,23 @@ pub(crate) async fn mark_stale(conn: &mut PgConnection, matrics: &[String]) -> P
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    // One refresh a sheet: a refresh that finds nothing left is a cheap no-op, and deciding
-    // that another one will see these marks would race with it starting.
-    crate::outbox::enqueue(conn, &Envelope::new(Job::RefreshResults, None)).await?;
+    // No second refresh while one waits in the outbox unclaimed: it reaches the queue only
+    // after a relay claims it, which waits for this transaction (the row is locked here), so
+    // it will see these marks. One that is claimed, or locked by another apply, may already
+    // be on its way to a worker: then a new one is queued. A background job, so under lifo,
+    // sjf and round_robin it waits behind the sheets still in the outbox (until aged).
+    let refresh = Envelope::new(Job::RefreshResults, None);
+    let waiting: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM outbox WHERE published_at_ms IS NULL AND claimed_until_ms IS NULL \
+         AND background AND envelope = $1 LIMIT 1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(refresh.to_json())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    if waiting.is_none() {
+        crate::outbox::enqueue(conn, &refresh).await?;
+    }
     Ok(())
 }
 

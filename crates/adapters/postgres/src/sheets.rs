@@ -65,6 +65,7 @@ pub(crate) async fn requeue(
     .with_meta(JobMeta {
         rows: Some(summary.rows_total),
         class: outbox::department_of(&mut *conn, &course).await?,
+        background: false,
     });
     outbox::enqueue(&mut *conn, &job).await?;
     Ok(summary)
@@ -122,6 +123,7 @@ impl Sheets for PgStore {
                 .with_meta(JobMeta {
                     rows: sheet.rows_estimate,
                     class: outbox::department_of(&mut tx, &code).await?,
+                    background: false,
                 });
                 outbox::enqueue(&mut tx, &job).await?;
                 (summary, true)

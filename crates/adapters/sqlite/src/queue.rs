@@ -50,13 +50,15 @@ pub(crate) async fn insert_job(
 ) -> PortResult<()> {
     sqlx::query(
         "INSERT INTO jobs (queue, payload, state, attempt, available_at_ms, created_at_ms, \
-         updated_at_ms, rows_hint, class_key) VALUES (?1, ?2, 'ready', 0, ?3, ?3, ?3, ?4, ?5)",
+         updated_at_ms, rows_hint, class_key, background) \
+         VALUES (?1, ?2, 'ready', 0, ?3, ?3, ?3, ?4, ?5, ?6)",
     )
     .bind(namespace)
     .bind(envelope.to_json())
     .bind(now)
     .bind(envelope.meta.rows.map(i64::from))
     .bind(envelope.meta.sort_class())
+    .bind(envelope.meta.background)
     .execute(&mut *conn)
     .await
     .map(|_| ())
@@ -118,19 +120,23 @@ impl SqliteQueue {
 }
 
 /// The `ORDER BY` of a discipline over candidate jobs (bound: ?4 the time before which a job
-/// counts as aged, ?5 the size of a job of unknown size). Ties go to the oldest job.
+/// counts as aged, ?5 the size of a job of unknown size). Ties go to the oldest job. Under
+/// every discipline but FIFO a young background job goes after the rest.
 fn order_by(discipline: Discipline) -> &'static str {
     match discipline {
         Discipline::Fifo => "id",
         Discipline::Lifo => {
-            "(created_at_ms <= ?4) DESC, CASE WHEN created_at_ms <= ?4 THEN id ELSE -id END"
+            "(created_at_ms <= ?4) DESC, (background AND created_at_ms > ?4), \
+             CASE WHEN created_at_ms <= ?4 THEN id ELSE -id END"
         }
         Discipline::Sjf => {
-            "(created_at_ms <= ?4) DESC, \
+            "(created_at_ms <= ?4) DESC, (background AND created_at_ms > ?4), \
              CASE WHEN created_at_ms <= ?4 THEN 0 ELSE COALESCE(rows_hint, ?5) END, id"
         }
+        // Only a background job ages here: an aged one first, a young one last.
         Discipline::RoundRobin => {
-            "COALESCE((SELECT turn FROM job_turns t \
+            "(background AND created_at_ms <= ?4) DESC, background, \
+             COALESCE((SELECT turn FROM job_turns t \
                WHERE t.queue = jobs.queue AND t.class_key = jobs.class_key), 0), id"
         }
     }

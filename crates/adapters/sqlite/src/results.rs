@@ -134,23 +134,13 @@ pub(crate) async fn mark_stale(
     .fetch_one(&mut *conn)
     .await
     .map_err(db)?;
+    // A background job: under lifo, sjf and round_robin it waits behind the sheets still
+    // queued (until aged), so the sheets applied meanwhile join it instead of each costing one.
     if !waiting {
         crate::queue::insert_job(&mut *conn, DEFAULT_QUEUE, &refresh, now).await?;
-        // Taken no sooner than a second from now: under a discipline that would serve it
-        // before the sheets still waiting (lifo, round_robin), the sheets applied meanwhile
-        // join this refresh instead of each costing one.
-        sqlx::query("UPDATE jobs SET available_at_ms = ?1 WHERE id = last_insert_rowid()")
-            .bind(now + REFRESH_DEBOUNCE_MS)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
     }
     Ok(())
 }
-
-/// How long a queued refresh waits before a worker may take it, gathering the marks of the
-/// sheets applied in the meantime.
-const REFRESH_DEBOUNCE_MS: i64 = 1_000;
 
 /// [`Results::refresh_results`]: the oldest `limit` marks, recomputed and cleared in one
 /// write transaction, under `book` if it is the active one.

@@ -129,6 +129,7 @@ pub(crate) async fn insert_sheet(
     .with_meta(JobMeta {
         rows: sheet.rows_estimate,
         class: Some(department.to_string()),
+        background: false,
     });
     crate::queue::insert_job(&mut *conn, DEFAULT_QUEUE, &envelope, now).await?;
     Ok(id)
@@ -165,6 +166,7 @@ pub(crate) async fn requeue(
     .with_meta(JobMeta {
         rows: Some(found.rows_total),
         class: department,
+        background: false,
     });
     crate::queue::insert_job(&mut *conn, DEFAULT_QUEUE, &envelope, now_ms()).await?;
     Ok(())

@@ -126,7 +126,8 @@ async fn submit_sheet_enqueues_exactly_one_job_and_keeps_no_outbox() {
         Envelope::new(Job::ProcessSheet { sheet_id: s.id }, Some("req-9".into())).with_meta(
             JobMeta {
                 rows: None,
-                class: Some("CSC".into())
+                class: Some("CSC".into()),
+                background: false,
             }
         )
     );

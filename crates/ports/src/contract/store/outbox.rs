@@ -27,6 +27,7 @@ pub async fn submit_writes_exactly_one_outbox_entry(store: Arc<dyn RecordStore>)
     let meta = JobMeta {
         rows: Some(7),
         class: Some("CSC".into()),
+        background: false,
     };
     assert_eq!(
         pending[0].1,
