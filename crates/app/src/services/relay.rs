@@ -15,11 +15,24 @@ use eportal_core::discipline::Discipline;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// How soon the relay looks again when the window was full: the workers are busy with the
+/// jobs in it and free a place every few milliseconds when sheets are small, so waiting a
+/// whole idle poll would leave them without work (measured: distributed `lifo` 45% slower
+/// than `fifo` on the disciplines benchmark's burst with 200 ms).
+const FULL_WINDOW_RECHECK: Duration = Duration::from_millis(20);
+
 impl Services {
     /// Publishes pending outbox entries once; returns how many were handed to the queue.
     pub async fn relay_once(&self) -> Result<usize, eportal_ports::PortError> {
+        self.relay_round().await.map(|(n, _)| n)
+    }
+
+    /// One round of the relay: how many entries it published, and whether the release
+    /// window had no room for any.
+    async fn relay_round(&self) -> Result<(usize, bool), eportal_ports::PortError> {
         let store = &self.ports.store;
-        let pending = store.outbox_pending(self.release_room().await?).await?;
+        let room = self.release_room().await?;
+        let pending = store.outbox_pending(room).await?;
         let mut done = Vec::with_capacity(pending.len());
         let mut failed = None;
         for (id, envelope) in &pending {
@@ -36,7 +49,7 @@ impl Services {
         }
         match failed {
             Some(e) => Err(e),
-            None => Ok(done.len()),
+            None => Ok((done.len(), room == 0)),
         }
     }
 
@@ -57,8 +70,9 @@ impl Services {
     pub async fn run_relay(&self, mut shutdown: watch::Receiver<bool>) {
         let idle = Duration::from_millis(self.config.worker.poll_ms);
         while !*shutdown.borrow() {
-            let pause = match self.relay_once().await {
-                Ok(n) if n > 0 => None,
+            let pause = match self.relay_round().await {
+                Ok((n, _)) if n > 0 => None,
+                Ok((_, true)) => Some(FULL_WINDOW_RECHECK.min(idle)),
                 Ok(_) => Some(idle),
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox relay cannot publish; jobs stay in the outbox");
