@@ -130,7 +130,8 @@ pub(crate) async fn recompute(
 }
 
 /// Marks the stored semester results of `matrics` (sorted) stale inside the caller's
-/// (apply's) transaction, and queues a [`Job::RefreshResults`] through the outbox with them.
+/// (apply's) transaction, and queues a [`Job::RefreshResults`] through the outbox with them
+/// unless one already waits there that will see them.
 ///
 /// A mark that already exists is updated in place, not skipped: the update waits for a
 /// refresh that holds the mark (`FOR UPDATE`) to commit, and then, the old mark being gone,
