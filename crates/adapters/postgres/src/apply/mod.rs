@@ -17,7 +17,6 @@
 //! Must never apply anything from a sheet that is already final (a redelivered job), and
 //! never remove a score the lecturer did not confirm removing.
 
-use crate::convert::kind_name;
 use crate::error::db;
 use crate::PgStore;
 use eportal_core::amendment::AmendmentStatus;
@@ -30,6 +29,10 @@ use eportal_ports::error::PortResult;
 use eportal_ports::{now_ms, ApplyOutcome, PortError, SheetMode, SheetOutcome};
 use sqlx::{PgConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
+
+mod rows;
+
+use rows::{current_values, drop_current, insert_row_errors, latest_versions, write_scores, Value};
 
 pub(crate) async fn apply(
     store: &PgStore,
@@ -157,10 +160,10 @@ pub(crate) async fn apply(
     Ok(result)
 }
 
-struct Term {
-    code: String,
-    session: i32,
-    semester: i32,
+pub(super) struct Term {
+    pub(super) code: String,
+    pub(super) session: i32,
+    pub(super) semester: i32,
 }
 
 /// The sheet being applied: its id, mode, whether its removals were confirmed, and the
@@ -170,28 +173,6 @@ struct Judging {
     mode: SheetMode,
     confirmed: bool,
     amendment: Option<(i64, AmendmentStatus)>,
-}
-
-/// A score's value, as compared to decide whether it changed.
-#[derive(PartialEq, Eq)]
-struct Value {
-    ca: i32,
-    exam: i32,
-    total: i32,
-    grade: String,
-    points: i32,
-}
-
-impl Value {
-    fn of(r: &AcceptedRow) -> Value {
-        Value {
-            ca: i32::from(r.ca.tenths()),
-            exam: i32::from(r.exam.tenths()),
-            total: i32::from(r.total.tenths()),
-            grade: r.grade.clone(),
-            points: i32::from(r.points),
-        }
-    }
 }
 
 async fn judged(
@@ -316,190 +297,6 @@ async fn judged(
     Ok(ApplyOutcome::Applied { affected })
 }
 
-fn count(n: usize) -> PortResult<i32> {
+pub(super) fn count(n: usize) -> PortResult<i32> {
     i32::try_from(n).map_err(|_| PortError::Invalid(format!("a sheet of {n} rows is too large")))
-}
-
-/// The term's current scores (of the students in `only`, when given), by matric number.
-async fn current_values(
-    conn: &mut PgConnection,
-    term: &Term,
-    only: Option<&[&str]>,
-) -> PortResult<BTreeMap<String, Value>> {
-    let rows = sqlx::query(
-        "SELECT matric_no, ca, exam, total, grade, points FROM current_scores \
-         WHERE course_code = $1 AND session = $2 AND semester = $3 \
-         AND ($4::text[] IS NULL OR matric_no = ANY($4))",
-    )
-    .bind(&term.code)
-    .bind(term.session)
-    .bind(term.semester)
-    .bind(only)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    let mut out = BTreeMap::new();
-    for r in &rows {
-        let value = Value {
-            ca: r.try_get("ca").map_err(db)?,
-            exam: r.try_get("exam").map_err(db)?,
-            total: r.try_get("total").map_err(db)?,
-            grade: r.try_get("grade").map_err(db)?,
-            points: r.try_get("points").map_err(db)?,
-        };
-        out.insert(r.try_get::<String, _>("matric_no").map_err(db)?, value);
-    }
-    Ok(out)
-}
-
-/// The highest version each student's score in the term has had, current or not (of the
-/// students in `only`, when given).
-async fn latest_versions(
-    conn: &mut PgConnection,
-    term: &Term,
-    only: Option<&[&str]>,
-) -> PortResult<BTreeMap<String, i32>> {
-    let rows: Vec<(String, i32)> = sqlx::query_as(
-        "SELECT matric_no, max(version) FROM score_versions \
-         WHERE course_code = $1 AND session = $2 AND semester = $3 \
-         AND ($4::text[] IS NULL OR matric_no = ANY($4)) GROUP BY matric_no",
-    )
-    .bind(&term.code)
-    .bind(term.session)
-    .bind(term.semester)
-    .bind(only)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(rows.into_iter().collect())
-}
-
-/// Records the new versions and makes them the current scores, one statement each.
-async fn write_scores(
-    conn: &mut PgConnection,
-    term: &Term,
-    sheet_id: i64,
-    rows: &[(&AcceptedRow, i32)],
-) -> PortResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let matric: Vec<&str> = rows.iter().map(|(r, _)| r.matric.as_str()).collect();
-    let version: Vec<i32> = rows.iter().map(|(_, v)| *v).collect();
-    let ca: Vec<i32> = rows.iter().map(|(r, _)| i32::from(r.ca.tenths())).collect();
-    let exam: Vec<i32> = rows
-        .iter()
-        .map(|(r, _)| i32::from(r.exam.tenths()))
-        .collect();
-    let total: Vec<i32> = rows
-        .iter()
-        .map(|(r, _)| i32::from(r.total.tenths()))
-        .collect();
-    let grade: Vec<&str> = rows.iter().map(|(r, _)| r.grade.as_str()).collect();
-    let points: Vec<i32> = rows.iter().map(|(r, _)| i32::from(r.points)).collect();
-    let values = "FROM UNNEST($5::text[], $6::int4[], $7::int4[], $8::int4[], $9::int4[], \
-                  $10::text[], $11::int4[]) AS x(m, v, c, e, t, g, p)";
-    let history = format!(
-        "INSERT INTO score_versions (course_code, session, semester, matric_no, version, ca, \
-         exam, total, grade, points, sheet_id, recorded_at_ms) \
-         SELECT $1, $2, $3, m, v, c, e, t, g, p, $4, $12 {values}"
-    );
-    let current = format!(
-        "INSERT INTO current_scores (course_code, session, semester, matric_no, version, ca, \
-         exam, total, grade, points, sheet_id) \
-         SELECT $1, $2, $3, m, v, c, e, t, g, p, $4 {values} \
-         ON CONFLICT (course_code, session, semester, matric_no) DO UPDATE SET \
-         version = EXCLUDED.version, ca = EXCLUDED.ca, exam = EXCLUDED.exam, \
-         total = EXCLUDED.total, grade = EXCLUDED.grade, points = EXCLUDED.points, \
-         sheet_id = EXCLUDED.sheet_id"
-    );
-    let with_rows = |sql| {
-        sqlx::query(sql)
-            .bind(&term.code)
-            .bind(term.session)
-            .bind(term.semester)
-            .bind(sheet_id)
-            .bind(&matric)
-            .bind(&version)
-            .bind(&ca)
-            .bind(&exam)
-            .bind(&total)
-            .bind(&grade)
-            .bind(&points)
-    };
-    // What the tables' keys once checked row by row (migration 0012), once a sheet: the
-    // course and the sheet are those of the sheet row this transaction holds, and its
-    // students are looked up together.
-    let unknown: Option<String> = sqlx::query_scalar(
-        "SELECT x.m FROM UNNEST($1::text[]) AS x(m) \
-         WHERE NOT EXISTS (SELECT 1 FROM students s WHERE s.matric_no = x.m) LIMIT 1",
-    )
-    .bind(&matric)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
-    if let Some(m) = unknown {
-        return Err(PortError::Invalid(format!(
-            "the sheet's accepted rows name a student who does not exist ({m})"
-        )));
-    }
-    with_rows(&history)
-        .bind(now_ms())
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    with_rows(&current).execute(&mut *conn).await.map_err(db)?;
-    Ok(())
-}
-
-/// Students left off the applied sheet lose their current score (its history stays).
-async fn drop_current(conn: &mut PgConnection, term: &Term, removed: &[String]) -> PortResult<()> {
-    if removed.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "DELETE FROM current_scores WHERE course_code = $1 AND session = $2 \
-         AND semester = $3 AND matric_no = ANY($4::text[])",
-    )
-    .bind(&term.code)
-    .bind(term.session)
-    .bind(term.semester)
-    .bind(removed)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(())
-}
-
-async fn insert_row_errors(
-    conn: &mut PgConnection,
-    sheet_id: i64,
-    errors: &[RowError],
-) -> PortResult<()> {
-    if errors.is_empty() {
-        return Ok(());
-    }
-    let ordinal: Vec<i32> = (0..errors.len()).map(count).collect::<PortResult<_>>()?;
-    let row_no: Vec<i64> = errors
-        .iter()
-        .map(|e| i64::try_from(e.row).unwrap_or(i64::MAX))
-        .collect();
-    let matric: Vec<Option<&str>> = errors.iter().map(|e| e.matric.as_deref()).collect();
-    let kind: Vec<String> = errors.iter().map(|e| kind_name(e.kind)).collect();
-    let message: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
-    sqlx::query(
-        "INSERT INTO row_errors (sheet_id, ordinal, row_no, matric, kind, message) \
-         SELECT $1, o, r, m, k, t FROM UNNEST($2::int4[], $3::int8[], $4::text[], $5::text[], \
-         $6::text[]) AS x(o, r, m, k, t)",
-    )
-    .bind(sheet_id)
-    .bind(ordinal)
-    .bind(row_no)
-    .bind(matric)
-    .bind(kind)
-    .bind(message)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(())
 }
