@@ -3,13 +3,13 @@
 //! page shows the class, the templates hold it; the upload form records a sheet and its page
 //! lists the rejected rows by row number, 100 at a time, refreshing itself while the sheet
 //! waits; "Submit for review" moves the result on, and what the service refuses is shown on
-//! the course page. Another lecturer and a student are refused, and a form without its
-//! session's token changes nothing.
+//! the course page. What these pages refuse is in `pages_lecturer_refusals.rs`.
 
 mod browser;
 mod common;
 
-use browser::{Browser, Page, Part};
+use browser::lecturer::{row_with, text_of_cells};
+use browser::{Browser, Part};
 use common::courses::{course_url, moves_to, sheet, upload_processed};
 use common::university::{CSC201, HOD, LECTURER, MTH201, OTHER_LECTURER, STUDENTS};
 use common::{json, spawn_app, spawn_app_with, TestApp, PASSWORD};
@@ -18,68 +18,7 @@ use reqwest::StatusCode;
 const COURSE: &str = "/courses/CSC201/2024-2025/first";
 
 async fn signed_in(app: &TestApp, who: &str) -> Browser {
-    let mut b = Browser::new(&app.base);
-    let res = b.sign_in(who, PASSWORD).await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "sign-in of {who}");
-    b
-}
-
-/// The table row (`<tr>…</tr>`) of `html` that contains `needle`.
-fn row_with<'a>(html: &'a str, needle: &str) -> &'a str {
-    html.split("<tr>")
-        .map(|r| r.split("</tr>").next().unwrap_or(""))
-        .find(|r| r.contains(needle))
-        .unwrap_or_else(|| panic!("no table row with {needle} in:\n{html}"))
-}
-
-/// The text of a table row as a person reads it: tags removed, spaces collapsed.
-fn text_of_cells(row: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for ch in row.chars() {
-        match ch {
-            '<' => {
-                in_tag = true;
-                out.push(' ');
-            }
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Uploads `csv` through the course page's form; returns the answer to the POST.
-async fn upload(b: &mut Browser, course_page: &str, csv: &str) -> Page {
-    let page = b.get(course_page).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let csrf = page.csrf();
-    b.post_parts(
-        &format!("{course_page}/sheets"),
-        vec![
-            Part::Text("csrf", &csrf),
-            Part::File("file", "scores.csv", csv.as_bytes().to_vec()),
-        ],
-    )
-    .await
-}
-
-/// The sheet's page once the sheet is no longer waiting for a worker.
-async fn when_done(b: &mut Browser, sheet_page: &str) -> Page {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let page = b.get(sheet_page).await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        if !page.body.contains("http-equiv=\"refresh\"") {
-            return page;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{sheet_page} still waiting after 30 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    Browser::signed_in(&app.base, who, PASSWORD).await
 }
 
 #[tokio::test]
@@ -229,177 +168,6 @@ async fn the_course_page_shows_the_class_and_the_templates_hold_it() {
 }
 
 /// The sheets of CSC 201 as the API lists them.
-async fn stored_sheets(app: &TestApp) -> usize {
-    let token = app.login(LECTURER).await;
-    let (status, body) = json(
-        app.get(
-            &format!("{}/sheets", course_url(CSC201.0, "")),
-            Some(&token),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["sheets"].as_array().unwrap().len()
-}
-
-#[tokio::test]
-async fn another_lecturer_and_a_student_are_refused_the_course_its_template_and_its_upload() {
-    let app = spawn_app().await;
-    for who in [OTHER_LECTURER, STUDENTS[0]] {
-        let mut b = signed_in(&app, who).await;
-        for path in [
-            COURSE.to_string(),
-            format!("{COURSE}/template.csv"),
-            format!("{COURSE}/template.xlsx"),
-        ] {
-            let page = b.get(&path).await;
-            assert_eq!(page.status, StatusCode::FORBIDDEN, "{who} {path}");
-            assert!(page.header("content-type").starts_with("text/html"));
-            assert!(page.body.contains("<h1>Not allowed</h1>"), "{}", page.body);
-            assert!(!page.body.contains(STUDENTS[1]), "{who} sees the class");
-        }
-        // Their own page's token is valid: the refusal is the service's, not the form's.
-        let csrf = b.get("/account").await.csrf();
-        let res = b
-            .post_parts(
-                &format!("{COURSE}/sheets"),
-                vec![
-                    Part::Text("csrf", &csrf),
-                    Part::File("file", "scores.csv", sheet().into_bytes()),
-                ],
-            )
-            .await;
-        assert_eq!(res.status, StatusCode::FORBIDDEN, "{who}: {}", res.body);
-        assert!(
-            res.body.contains("only its lecturer may upload"),
-            "{}",
-            res.body
-        );
-        let res = b
-            .post(&format!("{COURSE}/submit"), &[("csrf", &csrf)])
-            .await;
-        assert_eq!(res.status, StatusCode::FORBIDDEN, "{who}: {}", res.body);
-    }
-    assert_eq!(stored_sheets(&app).await, 0);
-}
-
-#[tokio::test]
-async fn uploads_and_submits_without_the_sessions_token_are_refused_and_change_nothing() {
-    let app = spawn_app().await;
-    let mut b = signed_in(&app, LECTURER).await;
-    // A valid token, of another person's session.
-    let mut elsewhere = signed_in(&app, OTHER_LECTURER).await;
-    let other_csrf = elsewhere.get("/account").await.csrf();
-    let own_csrf = b.get(COURSE).await.csrf();
-    assert_ne!(own_csrf, other_csrf);
-    let file = || Part::File("file", "scores.csv", sheet().into_bytes());
-    let attempts: Vec<(&str, Vec<Part>)> = vec![
-        ("no token", vec![file()]),
-        ("an empty token", vec![Part::Text("csrf", ""), file()]),
-        (
-            "another session's token",
-            vec![Part::Text("csrf", &other_csrf), file()],
-        ),
-        (
-            "the token after the file",
-            vec![file(), Part::Text("csrf", &own_csrf)],
-        ),
-    ];
-    for (what, parts) in attempts {
-        let res = b.post_parts(&format!("{COURSE}/sheets"), parts).await;
-        assert_eq!(res.status, StatusCode::FORBIDDEN, "{what}: {}", res.body);
-        assert!(res.body.contains("This form has expired"), "{what}");
-    }
-    assert_eq!(stored_sheets(&app).await, 0);
-
-    // A plain (urlencoded) post to the upload address is no file form.
-    let res = b
-        .post(&format!("{COURSE}/sheets"), &[("csrf", &own_csrf)])
-        .await;
-    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
-    assert!(res.body.contains("did not come from the upload form"));
-
-    for (what, form) in [
-        ("no token", vec![]),
-        (
-            "another session's token",
-            vec![("csrf", other_csrf.as_str())],
-        ),
-    ] {
-        let res = b.post(&format!("{COURSE}/submit"), &form).await;
-        assert_eq!(res.status, StatusCode::FORBIDDEN, "{what}");
-        assert!(res.body.contains("This form has expired"), "{what}");
-    }
-    assert_eq!(stored_sheets(&app).await, 0);
-
-    // With its own token the same upload is recorded and the browser sent to the sheet.
-    let res = upload(&mut b, COURSE, &sheet()).await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let to = res.location().unwrap().to_string();
-    assert!(to.starts_with("/sheets/"), "{to}");
-    assert_eq!(stored_sheets(&app).await, 1);
-    // The same file again is the same sheet, and the page says so.
-    let res = upload(&mut b, COURSE, &sheet()).await;
-    assert_eq!(res.location(), Some(format!("{to}?again=1").as_str()));
-    assert!(b
-        .get(res.location().unwrap())
-        .await
-        .body
-        .contains("had been uploaded before"));
-}
-
-#[tokio::test]
-async fn unusable_files_are_explained_on_the_course_page() {
-    let app = spawn_app_with(|c| c.limits.max_upload_bytes = 4096).await;
-    let mut b = signed_in(&app, LECTURER).await;
-    let res = upload(&mut b, COURSE, "").await;
-    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
-    assert!(res.body.contains("<h1>CSC 201 Data Structures</h1>"));
-    assert!(res.body.contains("id=\"course-error\""), "{}", res.body);
-
-    let page = b.get(COURSE).await;
-    let csrf = page.csrf();
-    let res = b
-        .post_parts(
-            &format!("{COURSE}/sheets"),
-            vec![
-                Part::Text("csrf", &csrf),
-                Part::File("file", "photo.png", b"\x89PNG\r\n\x1a\n\0\0\0".to_vec()),
-            ],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(
-        res.body
-            .contains("The file is a PNG image, not a CSV or XLSX spreadsheet"),
-        "{}",
-        res.body
-    );
-    assert!(res.body.contains("id=\"upload-form\""));
-
-    // Larger than the configured 4 KB (the pages' 16 KB form limit is not what applies).
-    let big = format!("Matric No,CA,Exam\n{}", "x".repeat(8 * 1024));
-    let res = upload(&mut b, COURSE, &big).await;
-    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.body);
-    assert!(
-        res.body
-            .contains("larger than the 4 KB accepted for a score sheet"),
-        "{}",
-        res.body
-    );
-    // Past the whole form's bound too (file + 64 KB of room): refused all the same.
-    let huge = "y".repeat(100 * 1024);
-    let res = upload(&mut b, COURSE, &huge).await;
-    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", res.body);
-    assert!(
-        res.body.contains("larger than the 4 KB accepted"),
-        "{}",
-        res.body
-    );
-    assert_eq!(stored_sheets(&app).await, 0);
-}
-
 #[tokio::test]
 async fn the_sheet_page_lists_rejected_rows_by_row_number_a_hundred_at_a_time() {
     let app = spawn_app().await;
@@ -416,10 +184,10 @@ async fn the_sheet_page_lists_rejected_rows_by_row_number_a_hundred_at_a_time() 
         csv.push_str(&format!("SCI/2020/{:04},{name},10,10\n", 1000 + n));
     }
     assert!(csv.len() > 20 * 1024, "{}", csv.len());
-    let res = upload(&mut b, COURSE, &csv).await;
+    let res = b.upload_sheet(COURSE, &csv).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let sheet_page = res.location().unwrap().to_string();
-    let page = when_done(&mut b, &sheet_page).await;
+    let page = b.when_sheet_done(&sheet_page).await;
     assert!(page.body.contains("<dd id=\"status\">processed</dd>"));
     assert!(
         page.body.contains("<dd id=\"rows-accepted\">2</dd>"),
@@ -482,7 +250,7 @@ async fn a_waiting_sheet_refreshes_itself_and_a_rejected_one_says_why() {
     // A portal with no worker: the sheet waits.
     let app = spawn_app_with(|c| c.role = eportal::config::ProcessRole::Portal).await;
     let mut b = signed_in(&app, LECTURER).await;
-    let res = upload(&mut b, COURSE, &sheet()).await;
+    let res = b.upload_sheet(COURSE, &sheet()).await;
     let sheet_page = res.location().unwrap().to_string();
     let page = b.get(&sheet_page).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -499,8 +267,10 @@ async fn a_waiting_sheet_refreshes_itself_and_a_rejected_one_says_why() {
 
     let app = spawn_app().await;
     let mut b = signed_in(&app, LECTURER).await;
-    let res = upload(&mut b, COURSE, "just some words\nwith no header row\n").await;
-    let page = when_done(&mut b, res.location().unwrap()).await;
+    let res = b
+        .upload_sheet(COURSE, "just some words\nwith no header row\n")
+        .await;
+    let page = b.when_sheet_done(res.location().unwrap()).await;
     assert!(
         page.body.contains("<dd id=\"status\">rejected</dd>"),
         "{}",
@@ -529,8 +299,8 @@ async fn submitting_moves_the_result_on_and_a_refusal_is_shown_on_the_course_pag
     );
     assert!(res.body.contains("<dd id=\"state\">draft</dd>"));
 
-    let res = upload(&mut b, COURSE, &sheet()).await;
-    when_done(&mut b, res.location().unwrap()).await;
+    let res = b.upload_sheet(COURSE, &sheet()).await;
+    b.when_sheet_done(res.location().unwrap()).await;
     let res = b
         .post(&format!("{COURSE}/submit"), &[("csrf", &csrf)])
         .await;

@@ -4,6 +4,8 @@
 //! hidden CSRF field out of a form the way a browser would post it back.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod lecturer;
+
 use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use std::collections::BTreeMap;
@@ -154,6 +156,19 @@ impl Browser {
     }
 
     /// The session cookie's value, if the browser holds one.
+    /// A browser signed in as `who`: the sign-in must be accepted (a 303 onwards).
+    pub async fn signed_in(base: &str, who: &str, password: &str) -> Browser {
+        let mut b = Browser::new(base);
+        let res = b.sign_in(who, password).await;
+        assert_eq!(
+            res.status,
+            StatusCode::SEE_OTHER,
+            "sign-in of {who}: {}",
+            res.body
+        );
+        b
+    }
+
     pub fn session(&self) -> Option<&str> {
         self.cookies.get("eportal_session").map(String::as_str)
     }
