@@ -34,11 +34,12 @@ fn order_by(discipline: Discipline) -> &'static str {
              CASE WHEN o.created_at_ms <= p.aged THEN 0 ELSE COALESCE(o.rows_hint, p.unknown) END, \
              o.id"
         }
-        // Only a background job ages here: an aged one first, a young one last.
+        // Only a background job ages here: an aged one first, a young one last. A class's
+        // places are counted apart from its background jobs, which go last anyway.
         Discipline::RoundRobin => {
             "(o.background AND o.created_at_ms <= p.aged) DESC, o.background, \
-             row_number() OVER (PARTITION BY o.class_key ORDER BY o.id), \
-             COALESCE(t.turn, 0), min(o.id) OVER (PARTITION BY o.class_key), o.id"
+             row_number() OVER (PARTITION BY o.class_key, o.background ORDER BY o.id), \
+             COALESCE(t.turn, 0), min(o.id) OVER (PARTITION BY o.class_key, o.background), o.id"
         }
     }
 }
