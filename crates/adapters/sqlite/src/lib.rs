@@ -10,6 +10,7 @@
 
 mod amendments;
 mod apply;
+mod checkpoint;
 mod directory;
 mod documents;
 mod error;

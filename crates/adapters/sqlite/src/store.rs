@@ -1,7 +1,9 @@
-//! Opening the database: file creation, pragmas, the writer/reader pools, migrations.
+//! Opening the database: file creation, pragmas, the writer/reader pools and the background
+//! checkpointer, migrations.
 //! Every durable-write setting lives here (WAL + synchronous=NORMAL survives a process
 //! crash; foreign keys on), so no other module may open connections of its own.
 
+use crate::checkpoint::{self, Checkpointer};
 use crate::error::{db, ENGINE};
 use crate::queue::SqliteQueue;
 use eportal_ports::error::PortResult;
@@ -11,6 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The queue namespace that submitted sheets' jobs are written to.
@@ -24,6 +27,7 @@ pub struct SqliteStore {
     /// Exactly one connection: every write transaction queues here.
     pub(crate) write: SqlitePool,
     pub(crate) read: SqlitePool,
+    checkpointer: Arc<Checkpointer>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -78,17 +82,27 @@ impl SqliteStore {
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             // The writer walks every index a sheet's writes touch: a page cache of 64 MiB
-            // (SQLite's default is 2 MiB) keeps a semester's indexes in memory.
-            .connect_with(opts.clone().pragma("cache_size", "-65536"))
+            // (SQLite's default is 2 MiB) keeps a semester's indexes in memory. It leaves
+            // checkpoints to the checkpointer, up to a bound.
+            .connect_with(
+                opts.clone()
+                    .pragma("cache_size", "-65536")
+                    .pragma("wal_autocheckpoint", checkpoint::WRITER_PAGES),
+            )
             .await
             .map_err(open_err)?;
+        let checkpointer = Arc::new(Checkpointer::start(&opts).await.map_err(open_err)?);
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts.pragma("query_only", "ON"))
             .await
             .map_err(open_err)?;
-        Ok(SqliteStore { write, read })
+        Ok(SqliteStore {
+            write,
+            read,
+            checkpointer,
+        })
     }
 
     /// Brings the schema up to date; running it again on a current database does nothing.
@@ -143,8 +157,9 @@ impl SqliteStore {
         self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)
     }
 
-    /// Closes both pools (checkpointing the WAL).
+    /// Closes both pools (checkpointing the WAL) and stops the checkpointer.
     pub async fn close(&self) {
+        self.checkpointer.stop();
         self.read.close().await;
         self.write.close().await;
     }

@@ -38,6 +38,39 @@ async fn connect_creates_a_wal_file_with_its_directory() {
     store.close().await;
 }
 
+/// Committed pages reach the database file by the store's background checkpointer, well
+/// before the writer's own threshold (20,000 log pages) and with nothing closed.
+#[tokio::test]
+async fn committed_pages_are_copied_into_the_database_file_in_the_background() {
+    let path = common::fresh_dir().join("c.db");
+    let store = common::open(&path).await;
+    fixture::seed(&store).await;
+    let mut c = raw(&path).await;
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    let size: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    let wanted = u64::try_from(pages * size).unwrap();
+    assert!(pages > 20, "the seeded database has {pages} pages");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let on_disk = std::fs::metadata(&path).unwrap().len();
+        if on_disk >= wanted {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after 5 s the database file holds {on_disk} of {wanted} bytes"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    store.close().await;
+}
+
 #[tokio::test]
 async fn foreign_keys_are_enforced_on_the_store_connections() {
     let store = common::open(&common::fresh_dir().join("e.db")).await;
