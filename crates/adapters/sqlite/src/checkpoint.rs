@@ -54,6 +54,7 @@ impl Checkpointer {
         Ok(Checkpointer { stop })
     }
 
+    /// Stops the checkpointer once its current checkpoint, if any, is done.
     pub(crate) fn stop(&self) {
         let _ = self.stop.send(true);
     }
