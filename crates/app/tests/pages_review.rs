@@ -2,19 +2,17 @@
 //! submits it, with the grade distribution and pass rate worked out here by hand, while other
 //! departments' and faculties' reviewers see nothing; a return needs a reason and sends the
 //! result back; the HOD, the dean and senate approve in turn and senate publishes, each form
-//! answering with a 303 to the queue and a confirmation; forms without their session's CSRF
-//! token are refused and change nothing; students and lecturers are refused every review page.
-//! The result's state is always read back through the API, never from the pages.
+//! answering with a 303 to the queue and a confirmation. What the review pages refuse is in
+//! `pages_review_refusals.rs`. The result's state is always read back through the API, never
+//! from the pages.
 
 mod browser;
 mod common;
 
 use browser::{Browser, Page};
-use common::courses::{course_url, moves_to, upload_processed};
-use common::university::{
-    ARTS_DEAN, CSC201, DEAN, HOD, LECTURER, MTH_HOD, OTHER_LECTURER, SENATE, STUDENTS,
-};
-use common::{json, spawn_app, TestApp, PASSWORD};
+use common::courses::{csc201_state, csc201_submitted, moves_to};
+use common::university::{ARTS_DEAN, CSC201, DEAN, HOD, LECTURER, MTH_HOD, SENATE, STUDENTS};
+use common::{spawn_app, TestApp, PASSWORD};
 use reqwest::StatusCode;
 
 const ITEM: &str = "/review/CSC201/2024-2025/first";
@@ -44,29 +42,8 @@ const RECORDS: [[&str; 5]; 3] = [
     [STUDENTS[2], "10", "20", "30", "F"],
 ];
 
-/// The lecturer uploads CSC 201's sheet and submits it.
-async fn submitted(app: &TestApp) {
-    let lecturer = app.login(LECTURER).await;
-    upload_processed(app, &lecturer, CSC201.0).await;
-    moves_to(app, &lecturer, CSC201.0, "submit", "submitted").await;
-}
-
-/// CSC 201's state and return reason, through the API (as senate, who sees every course).
-async fn api_state(app: &TestApp) -> (String, Option<String>) {
-    let token = app.login(SENATE).await;
-    let (status, body) = json(app.get(&course_url(CSC201.0, ""), Some(&token)).await).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    (
-        body["state"].as_str().unwrap().to_string(),
-        body["reason"].as_str().map(String::from),
-    )
-}
-
 async fn signed_in(app: &TestApp, who: &str) -> Browser {
-    let mut b = Browser::new(&app.base);
-    let res = b.sign_in(who, PASSWORD).await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{who}: {}", res.body);
-    b
+    Browser::signed_in(&app.base, who, PASSWORD).await
 }
 
 /// The text of `html` with its tags removed and its spaces collapsed.
@@ -145,7 +122,7 @@ async fn the_hods_queue_shows_the_submitted_result_and_other_reviewers_see_nothi
         empty.body
     );
 
-    submitted(&app).await;
+    csc201_submitted(&app).await;
     let queue = hod.get("/review").await;
     assert_eq!(queue.status, StatusCode::OK);
     let words = text(&queue.body);
@@ -235,7 +212,7 @@ async fn the_hods_queue_shows_the_submitted_result_and_other_reviewers_see_nothi
 #[tokio::test]
 async fn a_return_needs_a_reason_and_sends_the_result_back_to_the_lecturer() {
     let app = spawn_app().await;
-    submitted(&app).await;
+    csc201_submitted(&app).await;
     let mut hod = signed_in(&app, HOD).await;
     let item = hod.get(ITEM).await;
     let csrf = item.csrf();
@@ -260,7 +237,7 @@ async fn a_return_needs_a_reason_and_sends_the_result_back_to_the_lecturer() {
             "{}",
             res.body
         );
-        assert_eq!(api_state(&app).await, ("submitted".into(), None));
+        assert_eq!(csc201_state(&app).await, ("submitted".into(), None));
     }
 
     let reason = "Row 3's exam score looks short of a digit; check it against the script.";
@@ -277,7 +254,7 @@ async fn a_return_needs_a_reason_and_sends_the_result_back_to_the_lecturer() {
         "/review?done=returned&course=CSC201&session=2024-2025&semester=first"
     );
     assert_eq!(
-        api_state(&app).await,
+        csc201_state(&app).await,
         ("returned".into(), Some(reason.into()))
     );
 
@@ -355,13 +332,13 @@ async fn take_step(app: &TestApp, who: &str, step: &str, done: &str, state: &str
         "{}",
         after.body
     );
-    assert_eq!(api_state(app).await.0, state, "after {who}'s {step}");
+    assert_eq!(csc201_state(app).await.0, state, "after {who}'s {step}");
 }
 
 #[tokio::test]
 async fn the_hod_then_the_dean_then_senate_approve_and_senate_publishes() {
     let app = spawn_app().await;
-    submitted(&app).await;
+    csc201_submitted(&app).await;
     take_step(&app, HOD, "approve", "approved", "hod_approved").await;
     // The HOD's step is done: it has left their queue, and they may not approve twice.
     let mut hod = signed_in(&app, HOD).await;
@@ -376,7 +353,7 @@ async fn the_hod_then_the_dean_then_senate_approve_and_senate_publishes() {
         "{}",
         again.body
     );
-    assert_eq!(api_state(&app).await.0, "hod_approved");
+    assert_eq!(csc201_state(&app).await.0, "hod_approved");
 
     take_step(&app, DEAN, "approve", "approved", "faculty_approved").await;
     take_step(&app, SENATE, "approve", "approved", "senate_approved").await;
@@ -416,108 +393,4 @@ async fn the_hod_then_the_dean_then_senate_approve_and_senate_publishes() {
         "{}",
         results.body
     );
-}
-
-#[tokio::test]
-async fn forms_without_their_sessions_token_are_refused_and_change_nothing() {
-    let app = spawn_app().await;
-    submitted(&app).await;
-    let mut hod = signed_in(&app, HOD).await;
-    // Other people's sessions: another reviewer's, and a student's.
-    let mut dean = signed_in(&app, DEAN).await;
-    let mut ada = signed_in(&app, STUDENTS[0]).await;
-    let own = hod.get(ITEM).await.csrf();
-    let deans = dean.get("/review").await.csrf();
-    let adas = ada.get("/results").await.csrf();
-    assert!(own != deans && own != adas);
-
-    for step in ["approve", "return", "publish"] {
-        for (what, token) in [
-            ("no token", None),
-            ("an empty token", Some("")),
-            ("the dean's session's token", Some(deans.as_str())),
-            ("a student's session's token", Some(adas.as_str())),
-        ] {
-            let mut form = vec![("reason", "Please check row 2.")];
-            if let Some(t) = token {
-                form.push(("csrf", t));
-            }
-            let res = hod.post(&format!("{ITEM}/{step}"), &form).await;
-            assert_eq!(
-                res.status,
-                StatusCode::FORBIDDEN,
-                "{step}, {what}: {}",
-                res.body
-            );
-            assert!(
-                res.body.contains("This form has expired"),
-                "{step}, {what}: {}",
-                res.body
-            );
-            assert_eq!(
-                api_state(&app).await,
-                ("submitted".into(), None),
-                "{step}, {what}"
-            );
-        }
-    }
-    // With its own token the same form is accepted.
-    let res = hod
-        .post(&format!("{ITEM}/approve"), &[("csrf", &own)])
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    assert_eq!(api_state(&app).await.0, "hod_approved");
-}
-
-#[tokio::test]
-async fn students_and_lecturers_are_refused_the_review_pages() {
-    let app = spawn_app().await;
-    submitted(&app).await;
-    for who in [STUDENTS[0], LECTURER, OTHER_LECTURER] {
-        let mut b = signed_in(&app, who).await;
-        // Their own session's token, from the sign-out form of any page they may open.
-        let csrf = b.get("/account").await.csrf();
-        for path in ["/review", ITEM] {
-            let res = b.get(path).await;
-            assert_eq!(
-                res.status,
-                StatusCode::FORBIDDEN,
-                "{who} {path}: {}",
-                res.body
-            );
-            assert!(
-                res.body.contains("Not allowed"),
-                "{who} {path}: {}",
-                res.body
-            );
-            for student in STUDENTS {
-                assert!(
-                    !res.body.contains(student) || who == student,
-                    "{who} {path}"
-                );
-            }
-        }
-        for step in ["approve", "return", "publish"] {
-            let res = b
-                .post(
-                    &format!("{ITEM}/{step}"),
-                    &[("csrf", &csrf), ("reason", "Please check row 2.")],
-                )
-                .await;
-            // The workflow service decides: CSC 201's own lecturer has a part in it, so they
-            // are told a submitted result cannot be published now (409); everyone else that
-            // they have no part in reviewing it (403).
-            let expected = if who == LECTURER && step == "publish" {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::FORBIDDEN
-            };
-            assert_eq!(res.status, expected, "{who} {step}: {}", res.body);
-            assert_eq!(
-                api_state(&app).await,
-                ("submitted".into(), None),
-                "{who} {step}"
-            );
-        }
-    }
 }

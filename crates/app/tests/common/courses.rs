@@ -2,7 +2,7 @@
 //! first semester, a workflow step and its expected outcome, and a small valid score sheet
 //! uploaded and processed.
 
-use super::university::STUDENTS;
+use super::university::{CSC201, LECTURER, SENATE, STUDENTS};
 use super::{json, path_matric, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -109,4 +109,22 @@ pub async fn csc201_line(app: &TestApp, matric: &str) -> (serde_json::Value, ser
         .cloned()
         .unwrap_or_else(|| panic!("CSC 201 is in the results: {body}"));
     (line, body)
+}
+
+/// CSC 201's lecturer uploads its sheet and submits the result.
+pub async fn csc201_submitted(app: &TestApp) {
+    let lecturer = app.login(LECTURER).await;
+    upload_processed(app, &lecturer, CSC201.0).await;
+    moves_to(app, &lecturer, CSC201.0, "submit", "submitted").await;
+}
+
+/// CSC 201's state and return reason, through the API (as senate, who sees every course).
+pub async fn csc201_state(app: &TestApp) -> (String, Option<String>) {
+    let token = app.login(SENATE).await;
+    let (status, body) = json(app.get(&course_url(CSC201.0, ""), Some(&token)).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (
+        body["state"].as_str().unwrap().to_string(),
+        body["reason"].as_str().map(String::from),
+    )
 }
