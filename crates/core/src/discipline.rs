@@ -143,37 +143,26 @@ pub fn order(jobs: &[Waiting], o: QueueOrder, now_ms: i64) -> Vec<i64> {
         let pick = if let Some(i) = rest.iter().position(|w| aged(w)) {
             i // `rest` is in arrival order: the oldest aged job
         } else {
-            // Background jobs wait while anything else does (not under fifo).
-            let pool: Vec<usize> = match held_back && rest.iter().any(|w| !w.meta.background) {
-                true => (0..rest.len())
-                    .filter(|&i| !rest[i].meta.background)
-                    .collect(),
-                false => (0..rest.len()).collect(),
+            // Background jobs wait while anything else does (not under fifo). Ties go to the
+            // job that arrived first.
+            let hold = held_back && rest.iter().any(|w| !w.meta.background);
+            let mut candidates = rest
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| !(hold && w.meta.background));
+            let turn = |w: &Waiting| {
+                turns
+                    .iter()
+                    .find(|(c, _)| c == w.meta.sort_class())
+                    .map_or(0, |(_, t)| *t)
             };
-            let at = |k: usize| rest[pool[k]];
-            let k = match o.discipline {
-                Discipline::Fifo => 0,
-                Discipline::Lifo => pool.len() - 1,
-                Discipline::Sjf => {
-                    let min = (0..pool.len()).map(|k| at(k).meta.sort_rows()).min();
-                    (0..pool.len())
-                        .position(|k| Some(at(k).meta.sort_rows()) == min)
-                        .unwrap_or(0)
-                }
-                Discipline::RoundRobin => {
-                    let turn = |w: &Waiting| {
-                        turns
-                            .iter()
-                            .find(|(c, _)| c == w.meta.sort_class())
-                            .map_or(0, |(_, t)| *t)
-                    };
-                    let best = (0..pool.len()).map(|k| turn(at(k))).min();
-                    (0..pool.len())
-                        .position(|k| Some(turn(at(k))) == best)
-                        .unwrap_or(0)
-                }
+            let picked = match o.discipline {
+                Discipline::Fifo => candidates.next(),
+                Discipline::Lifo => candidates.next_back(),
+                Discipline::Sjf => candidates.min_by_key(|&(i, w)| (w.meta.sort_rows(), i)),
+                Discipline::RoundRobin => candidates.min_by_key(|&(i, w)| (turn(w), i)),
             };
-            pool[k]
+            picked.map_or(0, |(i, _)| i)
         };
         let w = rest.remove(pick);
         let class = w.meta.sort_class().to_string();
