@@ -165,9 +165,9 @@ pub struct AuthConfig {
     pub hash_workers: usize,
     /// The waiting room's bound: a sign-in that could not start hashing within this many
     /// milliseconds is answered at once with `503` and when to come back. Those told to come
-    /// back in the same second arrive over its first 300 ms; a bound of 700 ms lets them all
-    /// wait, so the pool stays busy to the end of the second, and still answers each within
-    /// a second of arriving.
+    /// back in the same second arrive spread over 300 ms of it at least; a bound of 700 ms
+    /// lets them all wait, so the pool stays busy to the end of the second, and still answers
+    /// each within a second of arriving.
     pub hash_queue_ms: u64,
     /// Sign-ins waiting for a hashing slot at once, whatever the wait; more are told to come
     /// back later (a bound on memory).

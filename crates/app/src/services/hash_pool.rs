@@ -5,17 +5,18 @@
 //! time: a sign-in that would wait too long is refused before it waits at all, and the few
 //! admitted to wait give up at the bound all the same.
 //!
-//! Refused sign-ins are given appointments: each second is booked with as many as the pool
-//! hashes in a second, the next are told the second after. `Retry-After` counts whole
-//! seconds, so a storm refused in one instant would come back in one instant each second and
-//! find the pool able to start only a part of them in time; instead each refusal is held for
-//! a moment (at most 300 ms, so that even a refusal answered late in a burst is answered
-//! within a second) so that those booked into one second come back spread over its first
-//! 300 ms, and the pool stays busy at its full rate. A storm of thousands thus
-//! comes back spread out, each admitted when it returns, instead of all at once a second
-//! later and refused again (one who still finds the pool full is given a later second). Appointments are only
-//! a count per second; nothing is held for them, so memory goes back to its baseline as soon
-//! as the storm passes.
+//! Refused sign-ins are given appointments in a calendar of short slots
+//! ([`BUCKET`]s), each holding its share of what the pool hashes in a second, so that the
+//! storm comes back as evenly as the pool works through it. `Retry-After` counts whole
+//! seconds, so a refusal told "n seconds" comes back n seconds after it is answered: the
+//! refusal is held for a moment (at most [`SPREAD`], so that even a refusal answered late in a
+//! burst is answered within a second) to land it in the slot it was given. One refused at
+//! some moment of a second can thus come back within the [`SPREAD`] after that moment in any
+//! later second; the earliest slot with room there is booked. Booked by whole seconds instead,
+//! the storm bunched: those who could not reach the start of a second came back together at
+//! their own moment, a crowd that the pool could only take part of in time, and the pool
+//! idled for the rest of each second. Appointments are only counts; nothing is held for
+//! them, so memory goes back to its baseline as soon as the storm passes.
 //!
 //! The hashes run on threads of their own below the priority of those serving requests
 //! ([`super::hashers`]), so a storm's refusals and everybody's reads go first; the pool
@@ -44,8 +45,15 @@ const CALIBRATION_HASHES: usize = 2;
 /// storm that long is better told "a minute" than "an hour").
 const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
-/// Those booked into one second are asked to arrive over this first part of it.
+/// The longest a refusal is held back to land its sign-in in its slot (see the module's note).
 const SPREAD: Duration = Duration::from_millis(300);
+
+/// The calendar's slots: each holds what the pool hashes in this long.
+const BUCKET: Duration = Duration::from_millis(50);
+/// Slots in a second.
+const BUCKETS_A_SECOND: usize = (1000 / BUCKET.as_millis()) as usize;
+/// Slots in the calendar: enough to book [`LONGEST_WAIT`] ahead, and two seconds more.
+const BUCKETS: usize = (LONGEST_WAIT.as_secs() as usize + 2) * BUCKETS_A_SECOND;
 
 /// A refused sign-in's appointment.
 struct Appointment {
@@ -55,6 +63,95 @@ struct Appointment {
     /// When the sign-in is expected back, since the pool started (what the tests check).
     #[cfg_attr(not(test), allow(dead_code))]
     arrive_at: Duration,
+}
+
+/// The appointments of the coming [`LONGEST_WAIT`]: how many are booked into each second
+/// and into each [`BUCKET`] of it (counted since the pool started), in rings reused as time
+/// passes.
+struct Calendar {
+    /// For each place: the bucket it holds now, and how many are booked into it.
+    buckets: Vec<(u64, u64)>,
+    /// For each place: the second it holds now, and how many are booked into it.
+    seconds: Vec<(u64, u64)>,
+}
+
+/// The count a ring keeps for `key`, starting afresh if the place held an older key.
+fn slot(ring: &mut [(u64, u64)], key: u64) -> &mut u64 {
+    let len = ring.len() as u64;
+    let place = &mut ring[(key % len) as usize];
+    if place.0 != key {
+        *place = (key, 0);
+    }
+    &mut place.1
+}
+
+impl Calendar {
+    fn new() -> Self {
+        Calendar {
+            buckets: vec![(u64::MAX, 0); BUCKETS],
+            seconds: vec![(u64::MAX, 0); BUCKETS / BUCKETS_A_SECOND + 1],
+        }
+    }
+
+    /// Books a refusal answered at `since` (since the pool started), no sooner than
+    /// `wait_for_queue` from now and a second at least: told to come back in `n` whole
+    /// seconds and held up to [`SPREAD`], it arrives between `since + n` and
+    /// `since + n + SPREAD`. The earliest `n` whose seconds have room (`per_second` each) is
+    /// taken, and within its reach the slot with the fewest booked so far, so that the
+    /// arrivals spread over all of each second as far as the moments of the refusals allow,
+    /// and over a [`SPREAD`] at least (no slot takes more than its part of that).
+    /// With no room within [`LONGEST_WAIT`], it is told that, and nothing is booked.
+    fn book(&mut self, since: Duration, wait_for_queue: Duration, per_second: u64) -> Appointment {
+        let bucket_of = |t: Duration| (t.as_micros() / BUCKET.as_micros()) as u64;
+        let first = wait_for_queue.as_secs_f64().ceil().max(1.0) as u64;
+        // A second's arrivals are spread over a [`SPREAD`] at least.
+        let most_a_bucket =
+            (per_second as f64 * BUCKET.as_secs_f64() / SPREAD.as_secs_f64()).ceil() as u64;
+        let mut found = None;
+        for secs in first..=LONGEST_WAIT.as_secs() {
+            let from = since + Duration::from_secs(secs);
+            let mut best: Option<(u64, u64)> = None;
+            for b in bucket_of(from)..=bucket_of(from + SPREAD) {
+                let second = b / BUCKETS_A_SECOND as u64;
+                if *slot(&mut self.seconds, second) >= per_second {
+                    continue;
+                }
+                let booked = *slot(&mut self.buckets, b);
+                if booked >= most_a_bucket {
+                    continue;
+                }
+                if best.is_none_or(|(_, fewest)| booked < fewest) {
+                    best = Some((b, booked));
+                }
+            }
+            if let Some((b, _)) = best {
+                *slot(&mut self.seconds, b / BUCKETS_A_SECOND as u64) += 1;
+                let booked = slot(&mut self.buckets, b);
+                *booked += 1;
+                // Within the bucket, a little later for each booked before (a bucket's
+                // share at the pool's rate fills it), but never outside the reach.
+                let start = Duration::from_micros(b * BUCKET.as_micros() as u64);
+                let share = (per_second as f64 * BUCKET.as_secs_f64()).max(1.0);
+                let at = start + BUCKET.mul_f64(((*booked - 1) as f64 / share).min(0.99));
+                let arrive_at = at.clamp(from, from + SPREAD);
+                found = Some((secs, arrive_at - from, arrive_at));
+                break;
+            }
+        }
+        let (secs, hold, arrive_at) =
+            found.unwrap_or((LONGEST_WAIT.as_secs(), Duration::ZERO, since + LONGEST_WAIT));
+        Appointment {
+            refusal: ServiceError::Overloaded {
+                message: format!(
+                    "too many people are signing in right now; please try again in {}",
+                    super::throttle::in_words(secs)
+                ),
+                retry_after_secs: secs,
+            },
+            hold,
+            arrive_at,
+        }
+    }
 }
 
 pub struct HashPool {
@@ -70,8 +167,8 @@ pub struct HashPool {
     /// least CPU time of a recent hash (a minimum that drifts up slowly if hashes become
     /// costlier). What the appointments are booked by.
     fastest_micros: Arc<AtomicU64>,
-    /// The second (since `started`) being booked, and how many are booked in it.
-    appointments: Mutex<(u64, u64)>,
+    /// Appointments booked so far (see the module's note).
+    appointments: Mutex<Calendar>,
     started: Instant,
     /// The threads the hashes run on, below the priority of those serving requests.
     hashers: Hashers,
@@ -93,7 +190,7 @@ impl HashPool {
             max_wait,
             hash_micros: Arc::new(AtomicU64::new(GUESSED)),
             fastest_micros: Arc::new(AtomicU64::new(GUESSED)),
-            appointments: Mutex::new((0, 0)),
+            appointments: Mutex::new(Calendar::new()),
             started: Instant::now(),
             hashers: Hashers::start(workers),
         }
@@ -167,49 +264,15 @@ impl HashPool {
     }
 
     /// The refusal for a sign-in that cannot start hashing soon enough, with an
-    /// appointment in the first second that has room (see the module's note): when to come
-    /// back, and how long to hold the refusal before sending it so that those booked into one
-    /// second arrive spread over its first [`SPREAD`] rather than all at its first instant.
+    /// appointment in the earliest slot it can reach that has room (see the module's note):
+    /// when to come back, and how long to hold the refusal before sending it.
     fn come_back_later(&self, wait_for_queue: Duration) -> Appointment {
-        let since = self.started.elapsed();
-        let earliest = (since + wait_for_queue).as_secs() + 1;
-        let latest = since.as_secs() + LONGEST_WAIT.as_secs();
         let capacity = self.per_second();
-        let (second, place) = {
-            let mut booked = self
-                .appointments
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if booked.0 < earliest {
-                *booked = (earliest, 0);
-            }
-            if booked.1 >= capacity {
-                *booked = (booked.0 + 1, 0);
-            }
-            if booked.0 > latest {
-                // Full as far as anyone is told: the last second, without booking it.
-                (latest, 0)
-            } else {
-                booked.1 += 1;
-                (booked.0, booked.1 - 1)
-            }
-        };
-        let arrive_at =
-            Duration::from_secs(second) + SPREAD.mul_f64(place as f64 / capacity as f64);
-        let until = arrive_at.saturating_sub(since).as_secs_f64();
-        let secs = (until - SPREAD.as_secs_f64()).ceil().max(1.0) as u64;
-        let hold = Duration::from_secs_f64((until - secs as f64).clamp(0.0, SPREAD.as_secs_f64()));
-        Appointment {
-            refusal: ServiceError::Overloaded {
-                message: format!(
-                    "too many people are signing in right now; please try again in {}",
-                    super::throttle::in_words(secs)
-                ),
-                retry_after_secs: secs,
-            },
-            hold,
-            arrive_at,
-        }
+        let mut calendar = self
+            .appointments
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        calendar.book(self.started.elapsed(), wait_for_queue, capacity)
     }
 
     /// Enters the waiting room: a ticket to hash with, or the refusal saying when to come
@@ -353,6 +416,7 @@ fn record(average: &AtomicU64, fastest: &AtomicU64, took: u64, cpu: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn refusal_secs(e: ServiceError) -> u64 {
         match e {
@@ -363,43 +427,82 @@ mod tests {
         }
     }
 
-    #[test]
-    fn each_second_is_booked_with_what_the_pool_hashes_in_a_second_spread_over_its_start() {
-        let pool = HashPool::new(2, 10, Duration::from_millis(500));
-        // 100 ms a hash, 2 at once: 20 a second; 200 refusals fill 10 seconds.
-        pool.hash_micros.store(100_000, Ordering::Relaxed);
-        pool.fastest_micros.store(100_000, Ordering::Relaxed);
-        let since = pool.started.elapsed();
-        let booked: Vec<Appointment> = (0..200)
-            .map(|_| pool.come_back_later(Duration::ZERO))
-            .collect();
-        let arrivals: Vec<Duration> = booked.iter().map(|a| a.arrive_at).collect();
-        assert!(arrivals.windows(2).all(|w| w[0] < w[1]), "{arrivals:?}");
-        let first = arrivals[0].as_secs();
-        for (i, at) in arrivals.iter().enumerate() {
-            assert_eq!(
-                at.as_secs(),
-                first + i as u64 / 20,
-                "20 a second: {i} at {at:?}"
-            );
-            assert!(
-                at.subsec_millis() < SPREAD.as_millis() as u32,
-                "in the first {SPREAD:?} of its second: {at:?}"
-            );
+    /// Books `n` refusals answered at `since`, as the pool would.
+    fn book_at(
+        calendar: &mut Calendar,
+        since: Duration,
+        n: usize,
+        per_second: u64,
+    ) -> Vec<Appointment> {
+        (0..n)
+            .map(|_| calendar.book(since, Duration::ZERO, per_second))
+            .collect()
+    }
+
+    /// How many arrive in each second and in each bucket.
+    fn tally(arrivals: &[Duration]) -> (BTreeMap<u64, u64>, BTreeMap<u64, u64>) {
+        let (mut seconds, mut buckets) = (BTreeMap::new(), BTreeMap::new());
+        for at in arrivals {
+            *seconds.entry(at.as_secs()).or_default() += 1;
+            *buckets
+                .entry((at.as_micros() / BUCKET.as_micros()) as u64)
+                .or_default() += 1;
         }
-        assert!(first <= since.as_secs() + 1);
+        (seconds, buckets)
+    }
+
+    #[test]
+    fn refusals_come_back_when_told_and_no_second_holds_more_than_the_pool_hashes_in_it() {
+        let mut calendar = Calendar::new();
+        // 20 a second; 200 refused in one instant fill ten seconds.
+        let since = Duration::from_millis(2_140);
+        let booked = book_at(&mut calendar, since, 200, 20);
+        let arrivals: Vec<Duration> = booked.iter().map(|a| a.arrive_at).collect();
         for a in &booked {
             assert!(a.hold <= SPREAD, "held at most {SPREAD:?}: {:?}", a.hold);
             let secs = refusal_secs(clone_refusal(&a.refusal));
             assert!(secs >= 1);
             // Sent after its hold and obeyed, the sign-in comes back at its appointment.
-            let back = since + a.hold + Duration::from_secs(secs);
-            assert!(
-                back.abs_diff(a.arrive_at) < Duration::from_millis(50),
-                "{back:?} vs {:?}",
-                a.arrive_at
+            assert_eq!(since + a.hold + Duration::from_secs(secs), a.arrive_at);
+            // One instant's refusals reach the SPREAD after that instant's moment of later
+            // seconds only.
+            let phase = (a.arrive_at - since).as_secs_f64().fract();
+            assert!(phase <= SPREAD.as_secs_f64() + 1e-9, "{:?}", a.arrive_at);
+        }
+        let (seconds, buckets) = tally(&arrivals);
+        assert!(seconds.values().all(|n| *n <= 20), "{seconds:?}");
+        assert_eq!(seconds.len(), 10, "ten seconds' worth: {seconds:?}");
+        // Spread over the reach rather than crowded at its start: 20 over 300 ms is at most
+        // 4 in 50 ms.
+        assert!(buckets.values().all(|n| *n <= 4), "{buckets:?}");
+        assert!(arrivals
+            .iter()
+            .all(|at| *at >= since + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn refusals_answered_over_a_second_fill_the_seconds_they_come_back_in() {
+        // The pool hashes 100 a second; each 10 ms of a second, 10 are refused (1000 in all).
+        let mut calendar = Calendar::new();
+        let mut arrivals = Vec::new();
+        for ms in (0..1000).step_by(10) {
+            let since = Duration::from_millis(5_000 + ms);
+            arrivals.extend(
+                book_at(&mut calendar, since, 10, 100)
+                    .iter()
+                    .map(|a| a.arrive_at),
             );
         }
+        let (seconds, buckets) = tally(&arrivals);
+        // Each second takes what the pool hashes in it, spread over 300 ms at least (17 in
+        // 50 ms at most), and the 1000 need ten seconds and a part.
+        assert!(seconds.values().all(|n| *n <= 100), "{seconds:?}");
+        assert!(buckets.values().all(|n| *n <= 17), "{buckets:?}");
+        let (first, last) = (
+            seconds.keys().next().unwrap(),
+            seconds.keys().last().unwrap(),
+        );
+        assert!(last - first <= 11, "{seconds:?}");
     }
 
     fn clone_refusal(e: &ServiceError) -> ServiceError {
@@ -476,10 +579,21 @@ mod tests {
         let pool = HashPool::new(1, 10, Duration::from_millis(500));
         pool.hash_micros.store(1_000_000, Ordering::Relaxed);
         pool.fastest_micros.store(1_000_000, Ordering::Relaxed);
-        let last = (0..500)
+        let told: Vec<u64> = (0..500)
             .map(|_| refusal_secs(pool.come_back_later(Duration::ZERO).refusal))
-            .last();
-        assert_eq!(last, Some(LONGEST_WAIT.as_secs()));
+            .collect();
+        assert_eq!(told.iter().max(), Some(&LONGEST_WAIT.as_secs()));
+        assert!(told.windows(2).all(|w| w[0] <= w[1]), "{told:?}");
+        assert_eq!(told.last(), Some(&LONGEST_WAIT.as_secs()));
+    }
+
+    #[test]
+    fn a_queue_longer_than_a_second_is_booked_after_it() {
+        let mut calendar = Calendar::new();
+        let since = Duration::from_millis(700);
+        let a = calendar.book(since, Duration::from_millis(2_400), 50);
+        assert_eq!(refusal_secs(clone_refusal(&a.refusal)), 3);
+        assert!(a.arrive_at >= since + Duration::from_millis(2_400));
     }
 
     #[test]
