@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | [`RecordStore`] (with [`Documents`]) | SQLite | PostgreSQL |
 //! | [`JobQueue`] | queue table in the SQLite file | RabbitMQ quorum queues |
-//! | [`Cache`] | in-process (moka) | Redis |
+//! | [`Cache`] | in-process (quick_cache) | Redis |
 //! | [`BlobStore`] | local directory | (same) |
 //! | [`RateLimits`] | in-process (governor) | Redis (one Lua script) |
 //! | [`Notifier`] | a file of messages (`outbox.jsonl`) | SMTP relay |
