@@ -3,6 +3,7 @@
 //! name an engine, only the ports in [`Ports`].
 
 pub mod amendments;
+mod appointments;
 pub mod auth;
 pub mod documents;
 pub mod duties;
