@@ -259,28 +259,35 @@ impl Directory for SqliteStore {
     }
 
     async fn roster(&self, term: &CourseTerm, matrics: &[MatricNo]) -> PortResult<Roster> {
-        let rows = sqlx::query(
-            "SELECT s.matric_no, s.entry_session, EXISTS (SELECT 1 FROM registrations r \
+        // One row holding every student as JSON, not a row each: a sheet's 2,000 students
+        // would otherwise cross from the reader's thread one message at a time.
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT json_group_array(json_array(s.matric_no, s.entry_session, \
+               EXISTS (SELECT 1 FROM registrations r \
                WHERE r.course_code = ?2 AND r.session = ?3 AND r.semester = ?4 \
-               AND r.matric_no = s.matric_no) AS registered \
+               AND r.matric_no = s.matric_no))) \
              FROM students s WHERE s.matric_no IN (SELECT value FROM json_each(?1))",
         )
         .bind(json_list(matrics))
         .bind(term.course_code.as_str())
         .bind(term.session.start_year() as i64)
         .bind(term.semester.number() as i64)
-        .fetch_all(&self.read)
+        .fetch_one(&self.read)
         .await
         .map_err(db)?;
+        let found: Vec<(String, i64, i64)> = match found {
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|e| crate::error::corrupt("roster", e))?
+            }
+            None => Vec::new(),
+        };
         let mut roster = Roster::default();
-        for r in &rows {
-            let m = matric(&get::<String>(r, "matric_no")?)?;
-            if get::<bool>(r, "registered")? {
+        for (m, entry, registered) in found {
+            let m = matric(&m)?;
+            if registered != 0 {
                 roster.registered.insert(m.clone());
             }
-            roster
-                .entry
-                .insert(m.clone(), session(get::<i64>(r, "entry_session")?)?);
+            roster.entry.insert(m.clone(), session(entry)?);
             roster.known.insert(m);
         }
         Ok(roster)
