@@ -12,7 +12,8 @@
 //! Speed matters (a semester is hundreds of thousands of rows): each kind of write is one
 //! statement of bound rows (thousands a statement) or over a JSON array, an "add rows" sheet
 //! is compared only with its own students' scores, new versions are copied from the rows
-//! just written, and GPAs are left to one refresh for a whole burst of sheets.
+//! just written, the ledger's entries are hashed and bound on another thread while the writer
+//! runs the other statements, and GPAs are left to one refresh for a whole burst of sheets.
 
 use crate::error::db;
 use crate::ledger::ScoreChange;
@@ -78,7 +79,7 @@ pub(crate) async fn apply_sheet(
         return Ok(ApplyOutcome::PolicyChanged { active });
     }
     let row = sqlx::query(
-        "SELECT course_code, session, semester, status, mode, removals_confirmed \
+        "SELECT course_code, session, semester, status, mode, removals_confirmed, uploaded_by \
          FROM sheets WHERE id = ?1",
     )
     .bind(sheet_id)
@@ -144,13 +145,27 @@ pub(crate) async fn apply_sheet(
         SheetOutcome::Judged { accepted, rejected } => (accepted, rejected),
     };
 
-    let plan = plan_records(&mut tx, &term, sheet_id, accepted, mode).await?;
-    write_row_errors(&mut tx, sheet_id, rejected).await?;
+    let mut plan = plan_records(&mut tx, &term, sheet_id, accepted, mode).await?;
     let awaiting = match amendment {
         Some((id, AmendmentStatus::Pending)) => Some(id),
         _ => None,
     };
     let held = (plan.changes.removed > 0 && !confirmed) || awaiting.is_some();
+    // The ledger's entries are hashed and bound on a blocking thread while the writer runs
+    // the sheet's other statements, not between them: the writer is the one thing every
+    // sheet waits for. The head read now cannot move: this transaction holds the writer.
+    let ledger = if held {
+        None
+    } else {
+        let head = crate::ledger::head(&mut tx).await?;
+        let changes = std::mem::take(&mut plan.ledger);
+        let term = term.clone();
+        let actor = get::<String>(&row, "uploaded_by")?;
+        Some(tokio::task::spawn_blocking(move || {
+            crate::ledger::prepare_scores(&term, sheet_id, &actor, changes, now, head)
+        }))
+    };
+    write_row_errors(&mut tx, sheet_id, rejected).await?;
     if !held {
         write_records(&mut tx, &term, sheet_id, &plan, now).await?;
         if mode == SheetMode::Replace {
@@ -199,9 +214,13 @@ pub(crate) async fn apply_sheet(
         });
     }
     let affected = plan.affected;
-    let ledger = plan.ledger;
     crate::results::mark_stale(&mut tx, &affected, now).await?;
-    crate::ledger::append_scores(&mut tx, &term, sheet_id, ledger, now).await?;
+    if let Some(ledger) = ledger {
+        let prepared = ledger
+            .await
+            .map_err(|e| crate::error::corrupt("ledger entries", e))??;
+        crate::ledger::insert(&mut tx, prepared).await?;
+    }
     if let Some((id, AmendmentStatus::Approved)) = amendment {
         crate::amendments::mark_applied(&mut tx, id, &term, now).await?;
     }

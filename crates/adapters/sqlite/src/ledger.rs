@@ -1,6 +1,6 @@
 //! The ledger in SQLite: entries appended inside the caller's write transaction (SQLite has
 //! one writer, and `BEGIN IMMEDIATE` takes its lock up front, so the head read here cannot
-//! move before the commit), in one statement over a JSON array; and the [`Ledger`] port's
+//! move before the commit), many bound rows a statement; and the [`Ledger`] port's
 //! reads and signatures. It must never append outside the transaction of the change it
 //! records, and never rewrite an entry.
 
@@ -14,8 +14,8 @@ use eportal_core::ledger::{
 use eportal_core::model::CourseTerm;
 use eportal_ports::error::PortResult;
 use eportal_ports::Ledger;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Arguments, SqliteConnection};
 
 /// A student's current score as a sheet left it: set to new values, or removed.
 pub(crate) struct ScoreChange {
@@ -33,35 +33,53 @@ pub(crate) fn subject(term: &CourseTerm, matric: Option<&str>) -> Subject {
     }
 }
 
-/// Appends one entry per changed score of a sheet, by matric number; the actor is the
-/// sheet's uploader.
-pub(crate) async fn append_scores(
-    conn: &mut SqliteConnection,
+/// A sheet's score entries, chained after the head and bound, ready to insert: made off
+/// the async thread that holds the writer (see `apply`), while the writer runs the sheet's
+/// other statements.
+pub(crate) struct Prepared(Vec<(String, SqliteArguments<'static>)>);
+
+/// The chain's head: the last entry's seq and hash, `None` for an empty ledger.
+pub(crate) async fn head(conn: &mut SqliteConnection) -> PortResult<Option<(i64, String)>> {
+    sqlx::query_as("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)
+}
+
+/// One entry per changed score of a sheet, by matric number, chained after `head` (read in
+/// the transaction that inserts them); the actor is the sheet's uploader.
+pub(crate) fn prepare_scores(
     term: &CourseTerm,
     sheet_id: i64,
+    actor: &str,
     mut changes: Vec<ScoreChange>,
     now: i64,
-) -> PortResult<()> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let actor: String = sqlx::query_scalar("SELECT uploaded_by FROM sheets WHERE id = ?1")
-        .bind(sheet_id)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
+    head: Option<(i64, String)>,
+) -> PortResult<Prepared> {
     changes.sort_by(|a, b| a.matric.cmp(&b.matric));
     let drafts = changes
         .into_iter()
         .map(|c| {
             let s = subject(term, Some(&c.matric));
             match c.set {
-                Some(body) => Draft::score(now, &actor, s, &body),
-                None => Draft::score_removed(now, &actor, s, &ScoreRemovedBody { sheet_id }),
+                Some(body) => Draft::score(now, actor, s, &body),
+                None => Draft::score_removed(now, actor, s, &ScoreRemovedBody { sheet_id }),
             }
         })
         .collect();
-    append(conn, drafts).await
+    bind(chain(head.as_ref().map(|(s, h)| (*s, h.as_str())), drafts))
+}
+
+/// Inserts what [`prepare_scores`] made, in the caller's transaction (the one it read the
+/// head in).
+pub(crate) async fn insert(conn: &mut SqliteConnection, prepared: Prepared) -> PortResult<()> {
+    for (sql, args) in prepared.0 {
+        sqlx::query_with(&sql, args)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
 }
 
 /// Chains `drafts` after the current head and inserts them, in the caller's transaction.
@@ -69,35 +87,44 @@ pub(crate) async fn append(conn: &mut SqliteConnection, drafts: Vec<Draft>) -> P
     if drafts.is_empty() {
         return Ok(());
     }
-    let head: Option<(i64, String)> =
-        sqlx::query_as("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
+    let head = head(conn).await?;
     let entries = chain(head.as_ref().map(|(s, h)| (*s, h.as_str())), drafts);
-    // Bound values, many rows a statement: no JSON to decode per field.
-    for chunk in entries.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
+    insert(conn, bind(entries)?).await
+}
+
+/// Bound values, many rows a statement (no JSON to decode per field); the entries' strings
+/// move into the arguments uncopied.
+fn bind(entries: Vec<Entry>) -> PortResult<Prepared> {
+    let mut out = Vec::new();
+    let mut entries = entries.into_iter().peekable();
+    while entries.peek().is_some() {
+        let mut sql = String::from(
             "INSERT INTO ledger (seq, at_ms, actor, kind, course_code, session, semester, \
-             matric_no, body, prev_hash, hash) ",
+             matric_no, body, prev_hash, hash) VALUES ",
         );
-        q.push_values(chunk, |mut b, e| {
-            let s = &e.subject;
-            b.push_bind(e.seq)
-                .push_bind(e.at_ms)
-                .push_bind(&e.actor)
-                .push_bind(&e.kind)
-                .push_bind(&s.course_code)
-                .push_bind(s.session)
-                .push_bind(s.semester)
-                .push_bind(&s.matric_no)
-                .push_bind(&e.body)
-                .push_bind(&e.prev_hash)
-                .push_bind(&e.hash);
-        });
-        q.build().execute(&mut *conn).await.map_err(db)?;
+        let mut args = SqliteArguments::default();
+        for (i, e) in entries.by_ref().take(ROWS_PER_INSERT).enumerate() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            sql.push_str("?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            let s = e.subject;
+            let added = (|| {
+                args.add(e.seq)?;
+                args.add(e.at_ms)?;
+                args.add(e.actor)?;
+                args.add(e.kind)?;
+                args.add(s.course_code)?;
+                args.add(s.session)?;
+                args.add(s.semester)?;
+                args.add(s.matric_no)?;
+                args.add(e.body)?;
+                args.add(e.prev_hash)?;
+                args.add(e.hash)
+            })();
+            added.map_err(|e| crate::error::corrupt("ledger entry", e))?;
+        }
+        out.push((sql, args));
     }
-    Ok(())
+    Ok(Prepared(out))
 }
 
 /// Rows of 11 values in one INSERT, within SQLite's 32,766 bound values a statement.
