@@ -34,6 +34,7 @@ pub mod throttle;
 pub mod warm;
 pub mod worker;
 pub mod workflow;
+pub mod writer_turn;
 
 use crate::config::Config;
 use crate::telemetry::Metrics;
@@ -92,6 +93,8 @@ pub struct ServicesInner {
     pub ledger_key: Arc<eportal_core::ledger::LedgerKey>,
     /// The slots in which transcripts and result slips are laid out.
     pub renders: Arc<documents::Renders>,
+    /// The order in which this process's workers use a store with one writer.
+    pub writer_turn: writer_turn::WriterTurn,
 }
 
 /// Who is asking: the signed-in account and its roles.
@@ -184,6 +187,7 @@ impl Services {
             book,
             policies::REFRESH_MS,
         ));
+        let writer_turn = writer_turn::WriterTurn::new(!ports.uses_outbox_relay);
         Services(Arc::new(ServicesInner {
             ports,
             config: Arc::new(config),
@@ -196,6 +200,7 @@ impl Services {
             links,
             ledger_key: Arc::new(ledger_key),
             renders: Arc::new(documents::Renders::default()),
+            writer_turn,
         }))
     }
 }

@@ -45,11 +45,19 @@ impl From<PortError> for JobFailure {
 const REFRESH_CHUNK: u32 = 4_000;
 
 impl Services {
-    pub(super) async fn worker_loop(&self, n: usize, mut shutdown: watch::Receiver<bool>) {
+    pub(super) async fn worker_loop(&self, n: usize, shutdown: watch::Receiver<bool>) {
+        tracing::debug!(worker = n, "worker started");
+        self.writer_turn.scope(self.take_jobs(n, shutdown)).await;
+        tracing::debug!(worker = n, "worker stopped");
+    }
+
+    async fn take_jobs(&self, n: usize, mut shutdown: watch::Receiver<bool>) {
         let lease = Duration::from_millis(self.config.worker.lease_ms);
         let idle = Duration::from_millis(self.config.worker.poll_ms);
-        tracing::debug!(worker = n, "worker started");
         while !*shutdown.borrow() {
+            // Taking a job writes (with one writer, in turn: see writer_turn.rs); the turn is
+            // held from the last job's apply and settlement, and let go to read the sheet.
+            self.writer_turn.take().await;
             let pause = match self.ports.queue.receive(lease).await {
                 Ok(Some(d)) => {
                     self.run_delivery(&d).await;
@@ -62,13 +70,13 @@ impl Services {
                 }
             };
             if let Some(p) = pause {
+                self.writer_turn.release();
                 tokio::select! {
                     _ = tokio::time::sleep(p) => {}
                     _ = shutdown.changed() => {}
                 }
             }
         }
-        tracing::debug!(worker = n, "worker stopped");
     }
 
     /// Handles one delivery and settles it with the queue (ack, retry or dead-letter).
@@ -108,7 +116,9 @@ impl Services {
                 }
                 return;
             }
+            self.writer_turn.release();
             let result = self.handle_job(&d.envelope.job).await;
+            self.writer_turn.take().await;
             let settled = match result {
                 Ok(()) => {
                     self.metrics.jobs.with_label_values(&["done"]).inc();
@@ -293,6 +303,8 @@ impl Services {
                 },
             };
             let outcome = super::sheet_verdict::nothing_accepted_is_rejected(outcome);
+            // From here to taking the next job, this worker writes (writer_turn.rs).
+            self.writer_turn.take().await;
             let applying = std::time::Instant::now();
             let applied = store.apply_sheet(sheet_id, &outcome, &book).await?;
             apply_ms += applying.elapsed().as_millis() as u64;
