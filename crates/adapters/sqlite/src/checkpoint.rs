@@ -18,8 +18,8 @@ use tokio::sync::watch;
 /// How often committed pages are copied into the database file.
 pub(crate) const EVERY: Duration = Duration::from_millis(250);
 
-/// Log pages past which the writer checkpoints itself (about 80 MB).
-pub(crate) const WRITER_PAGES: &str = "20000";
+/// Log pages past which the writer checkpoints itself (about 80 MB of 16 KiB pages).
+pub(crate) const WRITER_PAGES: &str = "5000";
 
 /// The background checkpointer; stops when told or when every handle is dropped.
 #[derive(Debug)]

@@ -30,6 +30,12 @@ async fn connect_creates_a_wal_file_with_its_directory() {
         .await
         .unwrap();
     assert_eq!(mode, "wal");
+    // Set before the file's first page is written, or SQLite keeps its 4 KiB for good.
+    let page: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(page, 16_384, "a new database has 16 KiB pages");
     let fks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pragma_foreign_key_list('students')")
         .fetch_one(&mut c)
         .await
@@ -39,7 +45,7 @@ async fn connect_creates_a_wal_file_with_its_directory() {
 }
 
 /// Committed pages reach the database file by the store's background checkpointer, well
-/// before the writer's own threshold (20,000 log pages) and with nothing closed.
+/// before the writer's own threshold (5,000 log pages) and with nothing closed.
 #[tokio::test]
 async fn committed_pages_are_copied_into_the_database_file_in_the_background() {
     let path = common::fresh_dir().join("c.db");
