@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod rows;
 
-use rows::{current_values, drop_current, insert_row_errors, latest_versions, write_scores, Value};
+use rows::{drop_current, history, insert_row_errors, write_scores, Value};
 
 pub(crate) async fn apply(
     store: &PgStore,
@@ -199,8 +199,7 @@ async fn judged(
     // added to it only with the scores of their own students.
     let only: Option<Vec<&str>> =
         (sheet.mode == SheetMode::AddRows).then(|| rows.keys().copied().collect());
-    let current = current_values(conn, term, only.as_deref()).await?;
-    let latest = latest_versions(conn, term, only.as_deref()).await?;
+    let (current, latest) = history(conn, term, only.as_deref()).await?;
     let mut new_versions: Vec<(&AcceptedRow, i32)> = Vec::new();
     let mut affected: BTreeSet<String> = BTreeSet::new();
     let mut tally = ChangeTally::default();

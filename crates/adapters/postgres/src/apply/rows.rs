@@ -1,7 +1,7 @@
 //! The set-based reads and writes of one sheet's rows inside an apply's transaction: the
-//! term's current scores and latest versions of the sheet's students, the new versions and
-//! current scores (a statement each, the students checked in one lookup), the scores a
-//! replacing sheet drops, and the row errors.
+//! term's current scores and latest versions of the sheet's students (one read), the new
+//! versions and current scores (a statement each, the students checked in one lookup), the
+//! scores a replacing sheet drops, and the row errors.
 
 use super::{count, Term};
 use crate::convert::kind_name;
@@ -34,16 +34,23 @@ impl Value {
     }
 }
 
-/// The term's current scores (of the students in `only`, when given), by matric number.
-pub(super) async fn current_values(
+/// The term's students' histories (of the students in `only`, when given), in one read:
+/// each one's current score, if any, and the highest version their score has had, current
+/// or not (versions continue after a score was dropped and added again). Every current
+/// score is one of its student's versions, so the versions name every student with either.
+pub(super) async fn history(
     conn: &mut PgConnection,
     term: &Term,
     only: Option<&[&str]>,
-) -> PortResult<BTreeMap<String, Value>> {
+) -> PortResult<(BTreeMap<String, Value>, BTreeMap<String, i32>)> {
     let rows = sqlx::query(
-        "SELECT matric_no, ca, exam, total, grade, points FROM current_scores \
-         WHERE course_code = $1 AND session = $2 AND semester = $3 \
-         AND ($4::text[] IS NULL OR matric_no = ANY($4))",
+        "SELECT v.matric_no, max(v.version) AS latest, c.ca, c.exam, c.total, c.grade, \
+         c.points FROM score_versions v LEFT JOIN current_scores c \
+         ON c.course_code = v.course_code AND c.session = v.session \
+         AND c.semester = v.semester AND c.matric_no = v.matric_no \
+         WHERE v.course_code = $1 AND v.session = $2 AND v.semester = $3 \
+         AND ($4::text[] IS NULL OR v.matric_no = ANY($4)) \
+         GROUP BY v.matric_no, c.ca, c.exam, c.total, c.grade, c.points",
     )
     .bind(&term.code)
     .bind(term.session)
@@ -52,40 +59,23 @@ pub(super) async fn current_values(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let mut out = BTreeMap::new();
+    let mut current = BTreeMap::new();
+    let mut latest = BTreeMap::new();
     for r in &rows {
-        let value = Value {
-            ca: r.try_get("ca").map_err(db)?,
-            exam: r.try_get("exam").map_err(db)?,
-            total: r.try_get("total").map_err(db)?,
-            grade: r.try_get("grade").map_err(db)?,
-            points: r.try_get("points").map_err(db)?,
-        };
-        out.insert(r.try_get::<String, _>("matric_no").map_err(db)?, value);
+        let matric: String = r.try_get("matric_no").map_err(db)?;
+        if let Some(grade) = r.try_get::<Option<String>, _>("grade").map_err(db)? {
+            let value = Value {
+                ca: r.try_get("ca").map_err(db)?,
+                exam: r.try_get("exam").map_err(db)?,
+                total: r.try_get("total").map_err(db)?,
+                grade,
+                points: r.try_get("points").map_err(db)?,
+            };
+            current.insert(matric.clone(), value);
+        }
+        latest.insert(matric, r.try_get("latest").map_err(db)?);
     }
-    Ok(out)
-}
-
-/// The highest version each student's score in the term has had, current or not (of the
-/// students in `only`, when given).
-pub(super) async fn latest_versions(
-    conn: &mut PgConnection,
-    term: &Term,
-    only: Option<&[&str]>,
-) -> PortResult<BTreeMap<String, i32>> {
-    let rows: Vec<(String, i32)> = sqlx::query_as(
-        "SELECT matric_no, max(version) FROM score_versions \
-         WHERE course_code = $1 AND session = $2 AND semester = $3 \
-         AND ($4::text[] IS NULL OR matric_no = ANY($4)) GROUP BY matric_no",
-    )
-    .bind(&term.code)
-    .bind(term.session)
-    .bind(term.semester)
-    .bind(only)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(rows.into_iter().collect())
+    Ok((current, latest))
 }
 
 /// Records the new versions and makes them the current scores, one statement each.
