@@ -172,13 +172,16 @@ async fn refresh(store: &SqliteStore, book: &PolicyBook, limit: u32) -> PortResu
     if active != book.version {
         return Ok(Refreshed::PolicyChanged { active });
     }
-    let taken: Vec<String> = sqlx::query_scalar(
-        "SELECT matric_no FROM results_stale ORDER BY marked_at_ms, matric_no LIMIT ?1",
+    // One JSON row, not thousands of rows each crossing from the writer's thread.
+    let taken: String = sqlx::query_scalar(
+        "SELECT json_group_array(matric_no) FROM (SELECT matric_no FROM results_stale \
+         ORDER BY marked_at_ms, matric_no LIMIT ?1)",
     )
     .bind(i64::from(limit))
-    .fetch_all(&mut *tx)
+    .fetch_one(&mut *tx)
     .await
     .map_err(db)?;
+    let taken: Vec<String> = serde_json::from_str(&taken).map_err(|e| corrupt("stale marks", e))?;
     let matrics = taken
         .iter()
         .map(|m| matric(m))
