@@ -33,9 +33,8 @@ pub(crate) fn subject(term: &CourseTerm, matric: Option<&str>) -> Subject {
     }
 }
 
-/// A sheet's score entries, chained after the head and bound, ready to insert: made off
-/// the async thread that holds the writer (see `apply`), while the writer runs the sheet's
-/// other statements.
+/// A sheet's score entries, chained after the head and bound, ready to insert: made while
+/// the writer runs the sheet's other statements (see `apply`).
 pub(crate) struct Prepared(Vec<(String, SqliteArguments<'static>)>);
 
 /// The chain's head: the last entry's seq and hash, `None` for an empty ledger.
