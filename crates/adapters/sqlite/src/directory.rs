@@ -261,7 +261,7 @@ impl Directory for SqliteStore {
     async fn roster(&self, term: &CourseTerm, matrics: &[MatricNo]) -> PortResult<Roster> {
         // One row holding every student as JSON, not a row each: a sheet's 2,000 students
         // would otherwise cross from the reader's thread one message at a time.
-        let found: Option<String> = sqlx::query_scalar(
+        let found: String = sqlx::query_scalar(
             "SELECT json_group_array(json_array(s.matric_no, s.entry_session, \
                EXISTS (SELECT 1 FROM registrations r \
                WHERE r.course_code = ?2 AND r.session = ?3 AND r.semester = ?4 \
@@ -275,12 +275,8 @@ impl Directory for SqliteStore {
         .fetch_one(&self.read)
         .await
         .map_err(db)?;
-        let found: Vec<(String, i64, i64)> = match found {
-            Some(json) => {
-                serde_json::from_str(&json).map_err(|e| crate::error::corrupt("roster", e))?
-            }
-            None => Vec::new(),
-        };
+        let found: Vec<(String, i64, i64)> =
+            serde_json::from_str(&found).map_err(|e| crate::error::corrupt("roster", e))?;
         let mut roster = Roster::default();
         for (m, entry, registered) in found {
             let m = matric(&m)?;
