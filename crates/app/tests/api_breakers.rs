@@ -115,3 +115,64 @@ async fn a_stopped_store_is_refused_at_once_and_let_back_when_it_returns() {
     app.running.shutdown().await;
     forget_namespace(&namespace).await;
 }
+
+/// The outage of results day: PostgreSQL stopped, so the pool retries its refused
+/// connections for five seconds and no call ends in an error; the results path gives up on
+/// each after `results_store_timeout_ms`. Those calls, given up on, must open the breaker,
+/// or every read that needs the store would wait out the timeout for the whole outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_given_up_on_while_the_store_hangs_open_the_breaker() {
+    use common::path_matric;
+    use common::university::STUDENTS;
+    let pg = PrivatePostgres::start();
+    let (app, namespace) = spawn_app_on(&pg, |c| {
+        c.results_store_timeout_ms = 300;
+        c.breaker.failures_to_open = FAILURES_TO_OPEN;
+        c.breaker.cool_down_ms = 60_000;
+        c.breaker.slow_call_ms = 200;
+    })
+    .await;
+    let mut tokens = Vec::new();
+    for s in STUDENTS {
+        tokens.push((s, app.login(s).await));
+    }
+
+    pg.stop();
+
+    // None of them has read their results yet: each read needs the store, waits the results
+    // path's 300 ms, and is answered 503.
+    for (s, token) in &tokens {
+        let path = format!("/api/v1/students/{}/results", path_matric(s));
+        let started = Instant::now();
+        let res = app.get(&path, Some(token)).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{s}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{s}: {:?}",
+            started.elapsed()
+        );
+    }
+    let m = metrics(&app).await;
+    assert_eq!(
+        series(&m, STORE_STATE),
+        Some(2.0),
+        "open after {FAILURES_TO_OPEN} reads given up on\n{m}"
+    );
+    assert_eq!(series(&m, STORE_OPENED), Some(1.0), "{m}");
+
+    // Open: the next read is refused without waiting for the store.
+    let (s, token) = &tokens[0];
+    let path = format!("/api/v1/students/{}/results", path_matric(s));
+    let started = Instant::now();
+    let res = app.get(&path, Some(token)).await;
+    let took = started.elapsed();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
+    assert!(
+        took < Duration::from_millis(100),
+        "with the breaker open a read took {took:?}"
+    );
+    pg.resume();
+    app.running.shutdown().await;
+    forget_namespace(&namespace).await;
+}

@@ -15,8 +15,16 @@
 //! refused until it settles. A probe that is dropped before it settles (its request timed out
 //! or was cancelled) counts as a failure, so a breaker can never stay half-open for good.
 //!
-//! The closed state, which is every call on a good day, costs one atomic load before the call
-//! and at most one after it. This module must never wait on an engine or hold its lock across
+//! A call its caller gave up on after `slow_call_ms` counts as a failure too. An engine can
+//! be down without ever answering with an error: with PostgreSQL stopped, the pool retries a
+//! refused connection until its acquire timeout (five seconds), and the callers on the results
+//! path stop waiting long before that (`results_store_timeout_ms`). Counting only the calls
+//! that ended in an error, the breaker of such an outage would never open, and every request
+//! that needed the store would wait out its caller's timeout. A call dropped sooner (a client
+//! that went away at once) says nothing about the engine and is not counted.
+//!
+//! The closed state, which is every call on a good day, costs one atomic load and a reading of
+//! the monotonic clock before the call and at most one atomic load after it. This module must never wait on an engine or hold its lock across
 //! a call: it only decides whether a call may start and records how it ended.
 //! [`ports`] wraps the port traits with a breaker each.
 
@@ -37,6 +45,8 @@ pub struct BreakerConfig {
     pub failures_to_open: u32,
     /// How long an open breaker refuses every call before it lets one probe through.
     pub cool_down_ms: u64,
+    /// A call given up on by its caller after running this long counts as failed.
+    pub slow_call_ms: u64,
 }
 
 impl Default for BreakerConfig {
@@ -44,6 +54,7 @@ impl Default for BreakerConfig {
         BreakerConfig {
             failures_to_open: 5,
             cool_down_ms: 2_000,
+            slow_call_ms: 1_000,
         }
     }
 }
@@ -60,6 +71,12 @@ impl BreakerConfig {
             anyhow::bail!(
                 "EPORTAL_BREAKER__COOL_DOWN_MS must be between 100 and 600000 (got {})",
                 self.cool_down_ms
+            );
+        }
+        if !(10..=600_000).contains(&self.slow_call_ms) {
+            anyhow::bail!(
+                "EPORTAL_BREAKER__SLOW_CALL_MS must be between 10 and 600000 (got {})",
+                self.slow_call_ms
             );
         }
         Ok(())
@@ -104,6 +121,7 @@ pub struct Breaker {
     engine: &'static str,
     failures_to_open: u32,
     cool_down: Duration,
+    slow_call: Duration,
     clock: Clock,
     /// Mirror of `transitions.state` that the closed fast path reads without the lock.
     state: AtomicU8,
@@ -126,6 +144,8 @@ pub struct Permit<'a> {
     breaker: &'a Breaker,
     probe: bool,
     settled: bool,
+    /// When the call started, on the breaker's clock.
+    started: Duration,
 }
 
 impl Breaker {
@@ -138,6 +158,7 @@ impl Breaker {
             engine,
             failures_to_open: config.failures_to_open.max(1),
             cool_down: Duration::from_millis(config.cool_down_ms),
+            slow_call: Duration::from_millis(config.slow_call_ms),
             clock,
             state: AtomicU8::new(State::Closed as u8),
             failures: AtomicU32::new(0),
@@ -212,6 +233,7 @@ impl Breaker {
             breaker: self,
             probe,
             settled: false,
+            started: (self.clock)(),
         }
     }
 
@@ -285,9 +307,16 @@ impl Permit<'_> {
 }
 
 impl Drop for Permit<'_> {
+    /// A call dropped before it settled: its caller stopped waiting (a timeout, a deadline, a
+    /// client that went away). A probe counts as failed whenever; another call only once it
+    /// had run for `slow_call_ms` (see the module's note).
     fn drop(&mut self) {
-        if !self.settled && self.probe {
-            self.breaker.failed(true);
+        if self.settled {
+            return;
+        }
+        let b = self.breaker;
+        if self.probe || (b.clock)().saturating_sub(self.started) >= b.slow_call {
+            b.failed(self.probe);
         }
     }
 }

@@ -15,6 +15,7 @@ fn breaker(failures_to_open: u32, cool_down_ms: u64) -> Fake {
     let config = BreakerConfig {
         failures_to_open,
         cool_down_ms,
+        slow_call_ms: 500,
     };
     Fake {
         now_ms,
@@ -136,6 +137,38 @@ fn a_probe_dropped_before_it_settles_counts_as_failed() {
 }
 
 #[test]
+fn calls_given_up_on_after_the_slow_call_time_count_as_failed() {
+    let f = breaker(2, 1000);
+    // The engine hangs: each call is dropped by its caller's timeout, none ever ends.
+    let hung = f.breaker.admit().unwrap();
+    f.advance(500);
+    drop(hung);
+    assert_eq!(f.breaker.state(), State::Closed, "one failure of two");
+    let hung = f.breaker.admit().unwrap();
+    f.advance(600);
+    drop(hung);
+    assert_eq!(f.breaker.state(), State::Open, "two hung calls in a row");
+    assert!(refused(f.call(true)), "refused at once while open");
+}
+
+#[test]
+fn calls_dropped_sooner_say_nothing_about_the_engine() {
+    let f = breaker(1, 1000);
+    for _ in 0..5 {
+        let gone = f.breaker.admit().unwrap();
+        f.advance(499);
+        drop(gone);
+    }
+    assert_eq!(f.breaker.state(), State::Closed);
+    assert_eq!(f.breaker.opened_total(), 0);
+    // A call that settles counts as it ended, however long it took.
+    let slow = f.breaker.admit().unwrap();
+    f.advance(5000);
+    slow.settle(Ok(())).unwrap();
+    assert_eq!(f.breaker.state(), State::Closed);
+}
+
+#[test]
 fn late_failures_of_calls_admitted_before_it_opened_do_not_reopen_it() {
     let f = breaker(1, 1000);
     let early = f.breaker.admit().unwrap();
@@ -162,5 +195,11 @@ fn settings_out_of_range_are_refused_by_name() {
     };
     let e = bad.validate().unwrap_err().to_string();
     assert!(e.contains("EPORTAL_BREAKER__COOL_DOWN_MS"), "{e}");
+    let bad = BreakerConfig {
+        slow_call_ms: 0,
+        ..BreakerConfig::default()
+    };
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("EPORTAL_BREAKER__SLOW_CALL_MS"), "{e}");
     BreakerConfig::default().validate().unwrap();
 }
