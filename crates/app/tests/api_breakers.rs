@@ -10,7 +10,7 @@ mod common;
 
 use common::postgres::{forget_namespace, spawn_app_on, PrivatePostgres};
 use common::university::ADMIN;
-use common::{json, TestApp};
+use common::{json, path_matric, TestApp};
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,24 @@ async fn metrics(app: &TestApp) -> String {
         .text()
         .await
         .expect("metrics")
+}
+
+/// Asks for `path` with the store's breaker open: the usual `503` with `Retry-After`, in well
+/// under the engine's timeout. `context` says what the engine's own failures took.
+async fn assert_refused_at_once(app: &TestApp, path: &str, token: &str, context: &str) {
+    let started = Instant::now();
+    let res = app.get(path, Some(token)).await;
+    let took = started.elapsed();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+    assert!(res.headers().contains_key("retry-after"), "{path}");
+    assert!(
+        took < Duration::from_millis(100),
+        "with the breaker open {path} took {took:?} ({context})"
+    );
+}
+
+fn results_path(matric: &str) -> String {
+    format!("/api/v1/students/{}/results", path_matric(matric))
 }
 
 const STORE_STATE: &str = "eportal_breaker_state{engine=\"store\"}";
@@ -74,15 +92,8 @@ async fn a_stopped_store_is_refused_at_once_and_let_back_when_it_returns() {
     assert!(series(&m, STORE_OPENED).unwrap_or(0.0) >= 1.0, "{m}");
 
     // Open: refused in well under the engine's timeout, with the usual 503 and Retry-After.
-    let started = Instant::now();
-    let res = app.get(NEEDS_STORE, Some(&admin)).await;
-    let took = started.elapsed();
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(res.headers().contains_key("retry-after"));
-    assert!(
-        took < Duration::from_millis(100),
-        "with the breaker open a request took {took:?} (the engine's failures took {waited:?})"
-    );
+    let context = format!("the engine's failures took {waited:?}");
+    assert_refused_at_once(&app, NEEDS_STORE, &admin, &context).await;
     let (status, ready) = json(app.get("/readyz", None).await).await;
     assert_eq!(ready["breakers"]["store"], "open", "{status} {ready}");
     assert_eq!(
@@ -122,7 +133,6 @@ async fn a_stopped_store_is_refused_at_once_and_let_back_when_it_returns() {
 /// or every read that needs the store would wait out the timeout for the whole outage.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_given_up_on_while_the_store_hangs_open_the_breaker() {
-    use common::path_matric;
     use common::university::STUDENTS;
     let pg = PrivatePostgres::start();
     let (app, namespace) = spawn_app_on(&pg, |c| {
@@ -142,9 +152,8 @@ async fn reads_given_up_on_while_the_store_hangs_open_the_breaker() {
     // None of them has read their results yet: each read needs the store, waits the results
     // path's 300 ms, and is answered 503.
     for (s, token) in &tokens {
-        let path = format!("/api/v1/students/{}/results", path_matric(s));
         let started = Instant::now();
-        let res = app.get(&path, Some(token)).await;
+        let res = app.get(&results_path(s), Some(token)).await;
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{s}");
         assert!(
             started.elapsed() < Duration::from_secs(3),
@@ -162,16 +171,8 @@ async fn reads_given_up_on_while_the_store_hangs_open_the_breaker() {
 
     // Open: the next read is refused without waiting for the store.
     let (s, token) = &tokens[0];
-    let path = format!("/api/v1/students/{}/results", path_matric(s));
-    let started = Instant::now();
-    let res = app.get(&path, Some(token)).await;
-    let took = started.elapsed();
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(res.headers().contains_key("retry-after"));
-    assert!(
-        took < Duration::from_millis(100),
-        "with the breaker open a read took {took:?}"
-    );
+    let context = "each read before took the 300 ms store timeout";
+    assert_refused_at_once(&app, &results_path(s), token, context).await;
     pg.resume();
     app.running.shutdown().await;
     forget_namespace(&namespace).await;

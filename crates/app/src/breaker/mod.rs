@@ -24,8 +24,9 @@
 //! that went away at once) says nothing about the engine and is not counted.
 //!
 //! The closed state, which is every call on a good day, costs one atomic load and a reading of
-//! the monotonic clock before the call and at most one atomic load after it. This module must never wait on an engine or hold its lock across
-//! a call: it only decides whether a call may start and records how it ended.
+//! the monotonic clock before the call and at most one atomic load after it. This module must
+//! never wait on an engine or hold its lock across a call: it only decides whether a call may
+//! start and records how it ended.
 //! [`ports`] wraps the port traits with a breaker each.
 
 pub mod ports;
